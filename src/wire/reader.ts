@@ -160,6 +160,6 @@ function ipv6Bytes(ip: string): Buffer {
   const h = head ? head.split(":") : [];
   const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2));
+  for (let i = 0; i < groups.length; i++) out.writeUInt16BE(Number.parseInt(groups[i], 16) || 0, i * 2);
   return out;
 }
