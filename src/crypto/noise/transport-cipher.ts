@@ -1,0 +1,59 @@
+/**
+ * The hot path of the session: ChaCha20-Poly1305 with Noise's nonce layout (4 zero bytes, then
+ * the 64-bit counter little-endian) and empty associated data, exactly like a Noise transport
+ * CipherState. Differences from CipherState are all about allocation: the nonce lives in one
+ * reusable buffer, the ciphertext is written straight into the caller's packet buffer behind its
+ * header, and no BigInt is involved.
+ */
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { TAGLEN } from "../primitives.js";
+
+const ALGORITHM = "chacha20-poly1305";
+const TAG_OPTIONS = { authTagLength: TAGLEN } as const;
+const TWO_POW_32 = 2 ** 32;
+
+/** A reusable 12-byte Noise nonce. OpenSSL copies the IV, so one buffer per direction suffices. */
+export class TransportNonce {
+  readonly bytes = Buffer.alloc(12);
+
+  /** `counter` must be a safe integer (the session stops far below 2^53). */
+  set(counter: number): void {
+    this.bytes.writeUInt32LE(counter >>> 0, 4);
+    this.bytes.writeUInt32LE(Math.floor(counter / TWO_POW_32), 8);
+  }
+
+  /** Takes the counter bytes as they appear little-endian in a packet, without decoding them. */
+  setFromLE(packet: Buffer, offset: number): void {
+    packet.copy(this.bytes, 4, offset, offset + 8);
+  }
+}
+
+/** Encrypts `plaintext` into `out` at `offset`; `out` must have room for plaintext + TAGLEN. */
+export function sealTransport(
+  key: Buffer,
+  nonce: Buffer,
+  plaintext: Uint8Array,
+  out: Buffer,
+  offset: number,
+): void {
+  const c = createCipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
+  const body = c.update(plaintext);
+  body.copy(out, offset);
+  c.final();
+  c.getAuthTag().copy(out, offset + body.length);
+}
+
+/** Returns the plaintext, or null when the ciphertext does not authenticate. Never throws. */
+export function openTransport(key: Buffer, nonce: Buffer, ciphertext: Buffer): Buffer | null {
+  if (ciphertext.length < TAGLEN) return null;
+  const bodyLen = ciphertext.length - TAGLEN;
+  try {
+    const d = createDecipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
+    d.setAuthTag(ciphertext.subarray(bodyLen));
+    const plain = d.update(ciphertext.subarray(0, bodyLen));
+    d.final();
+    return plain;
+  } catch {
+    return null;
+  }
+}
