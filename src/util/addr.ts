@@ -8,7 +8,8 @@ export interface Endpoint {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\.?$/;
 
 export function isHostname(s: string): boolean {
   return HOSTNAME.test(s);
@@ -18,8 +19,11 @@ export function isHostname(s: string): boolean {
  * Parses `host:port`, `[v6]:port`. With `allowZeroPort` a port of 0 means "any".
  * Returns a message a person understands instead of throwing.
  */
-export function parseHostPort(input: string, opts: { allowZeroPort?: boolean; defaultPort?: number } = {}): ParseResult<Endpoint> {
-  if (typeof input !== "string" || input.length === 0) return { ok: false, error: "expected host:port" };
+export function parseHostPort(
+  input: string,
+  opts: { allowZeroPort?: boolean; defaultPort?: number } = {},
+): ParseResult<Endpoint> {
+  if (typeof input !== "string" || input.length === 0) return { ok: false, error: "empty" };
   let host: string;
   let portText: string | undefined;
   if (input.startsWith("[")) {
@@ -42,12 +46,13 @@ export function parseHostPort(input: string, opts: { allowZeroPort?: boolean; de
       host = input.slice(0, i);
       portText = input.slice(i + 1);
     }
-    if (host === "") return { ok: false, error: "expected host:port, host is empty" };
-    if (isIP(host) === 0 && !isHostname(host)) return { ok: false, error: `"${host}" is not an IP address or host name` };
+    if (host === "") return { ok: false, error: "the host is empty" };
+    if (isIP(host) === 0 && !isHostname(host))
+      return { ok: false, error: `"${host}" is not an IP address or host name` };
   }
   let port: number;
   if (portText === undefined) {
-    if (opts.defaultPort === undefined) return { ok: false, error: "expected host:port, the port is missing" };
+    if (opts.defaultPort === undefined) return { ok: false, error: "the port is missing" };
     port = opts.defaultPort;
   } else {
     if (!/^\d{1,5}$/.test(portText)) return { ok: false, error: `"${portText}" is not a port number` };
