@@ -52,7 +52,14 @@ export function parseConfigText<T>(text: string, file: string, schema: z.ZodType
     });
     throw new ConfigError(lines.join("\n"), lines);
   }
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    // toJS can still refuse: an unresolved alias (`*x`) or an alias bomb over maxAliasCount.
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    const line = `${file}:1:1: YAML error: ${(e as Error).message.split("\n")[0]}`;
+    throw new ConfigError(line, [line]);
+  }
   const result = schema.safeParse(data);
   if (!result.success) {
     const lines = formatIssues(result.error.issues, {
@@ -101,8 +108,12 @@ export function loadIntroducerConfig(file: string): LoadedIntroducerConfig {
 
 /** Decides the kind from the keys present: an introducer config has `listen` and no `introducers`. */
 export function detectKind(file: string): ConfigKind {
-  const doc = parseDocument(readText(file));
-  const js = doc.toJS();
+  let js: unknown;
+  try {
+    js = parseDocument(readText(file)).toJS({ maxAliasCount: 100 });
+  } catch {
+    return "daemon"; // the loader reports the problem with its position
+  }
   if (js && typeof js === "object" && !Array.isArray(js) && "introducers" in js) return "daemon";
   if (js && typeof js === "object" && !Array.isArray(js) && "listen" in js) return "introducer";
   return "daemon";
