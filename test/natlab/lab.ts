@@ -1,0 +1,29 @@
+/**
+ * NAT lab: a small internet of network namespaces that a test creates and destroys by itself.
+ * See README.md in this folder for the topology, hop counts and what each NAT kind really does.
+ */
+import { describe, it } from "vitest";
+import { natlabAvailableSync } from "./lab-core.js";
+
+export * from "./lab-core.js";
+export { Agent, ipOf, portOf, tcpConnect, udpExchange, waitUntil } from "./lab-probes.js";
+
+/**
+ * `describe` for NAT-lab suites. Without the lab's requirements the suite is skipped with a
+ * console warning; with P2PTUN_REQUIRE_NATLAB=1 (CI on a capable machine) it fails instead.
+ */
+export function describeNatlab(name: string, fn: () => void): void {
+  const { ok, why } = natlabAvailableSync();
+  if (ok) {
+    describe(name, fn);
+  } else if (process.env.P2PTUN_REQUIRE_NATLAB === "1") {
+    describe(name, () => {
+      it("has a usable NAT lab (P2PTUN_REQUIRE_NATLAB=1)", () => {
+        throw new Error(`natlab unavailable: ${why}`);
+      });
+    });
+  } else {
+    console.warn(`[natlab] skipping "${name}": ${why}`);
+    describe.skip(name, fn);
+  }
+}
