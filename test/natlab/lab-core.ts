@@ -233,7 +233,12 @@ function removeNamespaces(names: string[]): void {
   const existing = new Set(listNamespaces());
   const doomed = names.filter((n) => existing.has(n));
   for (const ns of doomed) {
-    const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+    let pids: string[] = [];
+    try {
+      pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+    } catch {
+      // deleted meanwhile (another process's sweep); nothing left to kill
+    }
     for (const pid of pids) {
       try {
         process.kill(Number(pid), "SIGKILL");

@@ -46,16 +46,17 @@ export class ProcessTracker {
   }
 
   killAll(): void {
-    for (const child of this.live) {
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
+    for (const child of this.live) killGroup(child);
     this.live.clear();
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }
 
@@ -70,9 +71,7 @@ export function exec(tracker: ProcessTracker, cmd: string[], opts: ExecOptions =
     child.stderr!.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
     });
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    }, opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => killGroup(child), opts.timeoutMs ?? 30_000);
     child.once("error", (err) => {
       clearTimeout(timer);
       reject(err);

@@ -91,6 +91,26 @@ describeNatlab("natlab: eim NAT on side A, public host B", () => {
     expect(portOf(r.replies[0]!.text)).not.toBe(40002);
   });
 
+  it("filters inbound per remote endpoint: a third party cannot reach A's mapped port", async () => {
+    const hostA = await Agent.start(ctx.lab.a, { udp: [40006], echo: false });
+    try {
+      await hostA.send(40006, INTRODUCER_IP, 7000, "01");
+      await ctx.intro.waitUdp((rx) => rx.from === "203.0.113.2:40006", "A's packet at the introducer");
+      // B has never been sent to, so its packet finds no conntrack entry and goes to natA itself.
+      const fromB = await udpExchange(ctx.lab.b, {
+        connect: true,
+        sends: [{ host: "203.0.113.2", port: 40006, hex: "10" }],
+        expectReplies: 1,
+      });
+      expect(fromB.errors).toEqual(["ECONNREFUSED"]);
+      // The introducer's echo, which answers A's own packet, is the only thing A received.
+      await hostA.waitUdp((rx) => rx.from === `${INTRODUCER_IP}:7000`, "the introducer's echo at A");
+      expect(hostA.udp.map((rx) => rx.from)).toEqual([`${INTRODUCER_IP}:7000`]);
+    } finally {
+      hostA.stop();
+    }
+  });
+
   it("drops a TTL-2 primer before the core but lets it create A's mapping; TTL 64 arrives", async () => {
     const before = await ctx.lab.coreCounters();
     await udpExchange(ctx.lab.a, {
@@ -301,6 +321,37 @@ describeNatlab("natlab: both hosts behind one NAT", () => {
   });
 });
 
+describeNatlab("natlab: hop counts between two eim NATs", () => {
+  const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim" } });
+
+  it("TTL n from host A: 1 dies in natA, 2 leaves natA, 4 crosses the core, 5 reaches natB", async () => {
+    const core0 = await ctx.lab.coreCounters();
+    const ttls = [1, 2, 3, 4, 5, 6];
+    for (const ttl of ttls) {
+      await udpExchange(ctx.lab.a, {
+        bind: 41000 + ttl,
+        sends: [{ host: ctx.lab.natPublicIp("b"), port: 42000 + ttl, hex: "10", ttl }],
+        expectReplies: 0,
+      });
+    }
+    const atNatB = (ttl: number) =>
+      ctx.lab.conntrackEntries("b", ["-p", "udp", "--dport", String(42000 + ttl)]).then((e) => e.length > 0);
+    // Packets on one path stay in order, so once TTL 5 and 6 have arrived, the earlier ones are settled.
+    await waitUntil(async () => (await atNatB(5)) && (await atNatB(6)), "TTL 5 and 6 at natB");
+    const natAMapped = await Promise.all(
+      ttls.map(
+        async (ttl) =>
+          (await ctx.lab.conntrackEntries("a", ["-p", "udp", "--sport", String(41000 + ttl)])).length > 0,
+      ),
+    );
+    const natBSaw = await Promise.all(ttls.map(atNatB));
+    const core1 = await ctx.lab.coreCounters();
+    expect(natAMapped).toEqual([false, true, true, true, true, true]);
+    expect(natBSaw).toEqual([false, false, false, false, true, true]);
+    expect(core1.aToBUdp.packets - core0.aToBUdp.packets).toBe(3); // TTL 4, 5 and 6
+  });
+});
+
 describeNatlab("natlab: lifecycle", () => {
   let lab: Lab | undefined;
   afterEach(async () => {
@@ -317,6 +368,18 @@ describeNatlab("natlab: lifecycle", () => {
     expect(await exited).toBe("SIGKILL");
     expect(listNamespaces().filter((n) => n.startsWith(lab!.prefix))).toEqual([]);
     await lab.destroy();
+  });
+
+  it("removes a lab's namespaces when its process exits without destroying it", async () => {
+    const script = `import(${JSON.stringify(new URL("./lab-core.ts", import.meta.url).pathname)}).then(async (m) => {
+      const lab = await m.Lab.create({ a: { nat: "eim" }, b: { nat: "public" } });
+      process.stdout.write(lab.prefix + " " + m.listNamespaces().filter((n) => n.startsWith(lab.prefix)).length);
+      process.exit(0);
+    });`;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8" });
+    const [prefix, count] = out.trim().split(" ");
+    expect(Number(count)).toBe(8);
+    expect(listNamespaces().filter((n) => n.startsWith(prefix!))).toEqual([]);
   });
 
   it("sweeps namespaces left behind by a process that no longer exists", async () => {
