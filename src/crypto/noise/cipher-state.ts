@@ -14,6 +14,12 @@ export class CipherState {
 
   constructor(public k: Buffer | null = null) {}
 
+  clone(): CipherState {
+    const c = new CipherState(this.k);
+    c.n = this.n;
+    return c;
+  }
+
   hasKey(): boolean {
     return this.k !== null;
   }

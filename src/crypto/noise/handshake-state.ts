@@ -37,14 +37,14 @@ export function keyPairFromPrivate(privateKey: Buffer): KeyPair {
 
 export class HandshakeState {
   readonly initiator: boolean;
-  readonly ss: SymmetricState;
+  ss: SymmetricState;
   s: KeyPair | undefined;
   e: KeyPair | undefined;
   rs: Buffer | undefined;
   re: Buffer | undefined;
   failure: HandshakeFailure | undefined;
   private readonly pattern: HandshakePattern;
-  private readonly psks: Buffer[];
+  private psks: Buffer[];
   private readonly psk: boolean;
   private readonly acceptRemoteStatic: ((rs: Buffer) => boolean) | undefined;
   private messageIndex = 0;
@@ -64,6 +64,18 @@ export class HandshakeState {
     // Pre-messages are hashed initiator's first, each side's keys as seen by both.
     for (const t of opts.pattern.initiatorPre) this.ss.mixHash(this.preKey(t, this.initiator));
     for (const t of opts.pattern.responderPre) this.ss.mixHash(this.preKey(t, !this.initiator));
+  }
+
+  /**
+   * A copy to try an untrusted message on: a forged reply must not spoil the state for the
+   * genuine one that may follow (readMessage mutates the state before it knows the outcome).
+   */
+  clone(): HandshakeState {
+    const c: HandshakeState = Object.create(HandshakeState.prototype);
+    Object.assign(c, this);
+    c.ss = this.ss.clone();
+    c.psks = [...this.psks];
+    return c;
   }
 
   get handshakeHash(): Buffer {

@@ -10,7 +10,7 @@ const KEYLEN = 32;
 export class SymmetricState {
   ck: Buffer;
   h: Buffer;
-  readonly cipher = new CipherState();
+  cipher = new CipherState();
 
   constructor(
     readonly hash: NoiseHash,
@@ -24,6 +24,14 @@ export class SymmetricState {
       this.h = hash.hash(name);
     }
     this.ck = this.h;
+  }
+
+  /** A copy that can be advanced without touching this one (buffers are never mutated in place). */
+  clone(): SymmetricState {
+    const c: SymmetricState = Object.create(SymmetricState.prototype);
+    Object.assign(c, this);
+    c.cipher = this.cipher.clone();
+    return c;
   }
 
   mixKey(ikm: Uint8Array): void {
