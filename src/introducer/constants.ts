@@ -1,0 +1,39 @@
+/**
+ * Every timer and limit of the introducer in one place (wireguard-go keeps its in `timers.go`).
+ */
+
+/** Told to daemons in REGISTERED: refresh at least this often. Daemons refresh more often when
+ * their NAT needs it (p2ptun's client refreshes every ≤15 s, under a 30 s UDP mapping timeout). */
+export const REFRESH_SECONDS = 15;
+/** A transport registration nobody refreshed for this long is forgotten (3 missed refreshes). */
+export const REGISTRATION_EXPIRY_MS = 3 * REFRESH_SECONDS * 1000;
+
+/** Used for a daemon that has not reported its RTT yet; errs on the long side. */
+export const DEFAULT_RTT_MS = 200;
+/**
+ * Lead time of an introduction's common start instant T, counted from the INTRODUCE:
+ * the target's round trip (INTRODUCTION → ACK) plus the requester's half trip, plus this margin
+ * for one lost packet and scheduling jitter, clamped to [MIN, MAX].
+ */
+export const INTRO_MARGIN_MS = 400;
+export const INTRO_MIN_LEAD_MS = 300;
+export const INTRO_MAX_LEAD_MS = 5000;
+/** An unacknowledged INTRODUCTION is repeated every RETRY ms, at most SENDS times in all. */
+export const INTRO_RETRY_MS = 400;
+export const INTRO_MAX_SENDS = 5;
+/** Bounds on introductions in progress (memory, and a peer cannot keep the introducer busy). */
+export const MAX_PENDING_INTRODUCTIONS = 1024;
+export const MAX_PENDING_PER_REQUESTER = 16;
+
+/** Per source IP token bucket: bursts up to CAPACITY packets, refilled at RATE per second. */
+export const RATE_BUCKET_CAPACITY = 20;
+export const RATE_REFILL_PER_SECOND = 10;
+/** At most this many source IPs are tracked; the least recently seen is forgotten first. */
+export const MAX_TRACKED_SOURCES = 10_000;
+
+/** TCP: connections (in all, and per source IP), and how long a silent connection is kept. */
+export const MAX_TCP_CONNECTIONS = 1024;
+export const MAX_TCP_CONNECTIONS_PER_IP = 16;
+export const TCP_IDLE_TIMEOUT_MS = REGISTRATION_EXPIRY_MS + 5000;
+/** How often the server adapter calls `tick` at the latest. */
+export const MAX_TICK_INTERVAL_MS = 1000;

@@ -1,0 +1,354 @@
+/**
+ * The introducer's protocol core, sans I/O: fed packets (with their source) and timer ticks,
+ * each with `now`, it returns packets to send. Sockets live in ./server.ts.
+ *
+ * Security stance: a packet must authenticate as a configured peer before anything is answered,
+ * so an unauthenticated sender never gets a byte back (no amplification, no oracle); bad
+ * packets are counted, never thrown. The rate limit runs before any cryptography.
+ */
+import { publicKeyOf } from "../crypto/primitives.js";
+import { type Endpoint, formatEndpoint, normalizeIp } from "../util/addr.js";
+import {
+  type IntroduceMsg,
+  type IntroducerMessage,
+  IntroducerPacketType,
+  type IntroductionAckMsg,
+  openIntroducerPacket,
+  parseIntroducerPacket,
+  type RefusalCode,
+  type RegisterMsg,
+  sealedCounter,
+  sealIntroducerPacket,
+} from "../wire/introducer.js";
+import {
+  INTRO_MAX_SENDS,
+  INTRO_RETRY_MS,
+  MAX_TRACKED_SOURCES,
+  RATE_BUCKET_CAPACITY,
+  RATE_REFILL_PER_SECOND,
+  REFRESH_SECONDS,
+  REGISTRATION_EXPIRY_MS,
+} from "./constants.js";
+import { type PendingIntro, PendingIntroductions, startInMsFor, startLeadMs } from "./introductions.js";
+import { SourceRateLimiter } from "./rate-limit.js";
+import { type PeerEntry, PeerRegistry, type Source, type Transport } from "./registry.js";
+
+export type { Source, Transport };
+
+export interface IntroducerAction {
+  type: "send";
+  to: Endpoint;
+  transport: Transport;
+  connId?: number;
+  packet: Buffer;
+}
+
+export interface IntroducerCoreOptions {
+  privateKey: Buffer;
+  /** Who may register: a name and the public key that must go with it. */
+  peers: { name: string; publicKey: Buffer }[];
+  /** Wall-clock ms, only to seed StaticBox counters so a restarted introducer keeps counting up. */
+  wallClockMs: number;
+}
+
+export interface RegisteredPeerStats {
+  name: string;
+  publicKey: string;
+  udp?: { observed: string; lastSeenMsAgo: number };
+  tcp?: { observed: string; lastSeenMsAgo: number };
+  lan: string[];
+  rttMs?: number;
+}
+
+export interface IntroducerStats {
+  registered: RegisteredPeerStats[];
+  pendingIntroductions: number;
+}
+
+/** Daemon → introducer packet types; anything else arriving here is dropped unread. */
+const FROM_DAEMON = new Set<number>([
+  IntroducerPacketType.REGISTER,
+  IntroducerPacketType.INTRODUCE,
+  IntroducerPacketType.INTRODUCTION_ACK,
+]);
+
+const COUNTER_NAMES = [
+  "received",
+  "rateLimited",
+  "malformed",
+  "unauthenticated",
+  "replayed",
+  "registrations",
+  "refused",
+  "introductionsStarted",
+  "introductionsCompleted",
+  "introductionsDeclined",
+  "introductionsUnreachable",
+  "introductionRepeats",
+  "staleAcks",
+  "expired",
+  "sent",
+] as const;
+type CounterName = (typeof COUNTER_NAMES)[number];
+
+export class IntroducerCore {
+  readonly publicKey: Buffer;
+  private readonly registry: PeerRegistry;
+  private readonly limiter = new SourceRateLimiter(
+    RATE_BUCKET_CAPACITY,
+    RATE_REFILL_PER_SECOND,
+    MAX_TRACKED_SOURCES,
+  );
+  private readonly pending: PendingIntroductions;
+  private readonly count = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<
+    CounterName,
+    number
+  >;
+
+  constructor(opts: IntroducerCoreOptions) {
+    this.publicKey = publicKeyOf(opts.privateKey);
+    this.registry = new PeerRegistry(opts.privateKey, this.publicKey, opts.peers, opts.wallClockMs);
+    this.pending = new PendingIntroductions(Math.floor(opts.wallClockMs / 1000) * 1024);
+  }
+
+  handle(packet: Buffer, from: Source, now: number): IntroducerAction[] {
+    this.count.received++;
+    if (!this.limiter.allow(normalizeIp(from.endpoint.host), now)) return this.drop("rateLimited");
+    const header = parseIntroducerPacket(packet);
+    if (header === null || !FROM_DAEMON.has(header.type)) return this.drop("malformed");
+    const peer = this.registry.byPublicKey(header.senderKey);
+    if (peer === undefined) return this.drop("unauthenticated");
+    const counter = sealedCounter(header);
+    if (!peer.replay.check(counter)) return this.drop("replayed");
+    const opened = openIntroducerPacket(peer.box, header);
+    if (!opened.ok && opened.why === "unauthenticated") return this.drop("unauthenticated");
+    peer.replay.commit(counter); // authenticated: the box committed it too
+    if (!opened.ok) return this.drop("malformed");
+    return this.countSent(this.dispatch(peer, opened.msg, from, now));
+  }
+
+  /** Repeats unacknowledged introductions and forgets silent peers. Call at `nextTimer()`. */
+  tick(now: number): IntroducerAction[] {
+    const out: IntroducerAction[] = [];
+    this.count.expired += this.registry.expire(now, REGISTRATION_EXPIRY_MS).length;
+    this.limiter.prune(now);
+    for (const p of this.pending.values()) {
+      if (p.nextSendAt > now) continue;
+      if (p.sends < INTRO_MAX_SENDS) {
+        this.count.introductionRepeats++;
+        out.push(...this.sendIntroduction(p, now));
+        continue;
+      }
+      this.pending.delete(p);
+      if (p.phase === "awaitTarget") out.push(...this.unreachable(p));
+      // In awaitRequester the requester has had five copies; its own INTRODUCE retry recovers.
+    }
+    return this.countSent(out);
+  }
+
+  /** When `tick` next has work: an introduction repeat or a registration expiry. */
+  nextTimer(): number | undefined {
+    let next = this.registry.nextExpiry(REGISTRATION_EXPIRY_MS);
+    for (const p of this.pending.values()) if (next === undefined || p.nextSendAt < next) next = p.nextSendAt;
+    return next;
+  }
+
+  /** The adapter reports a closed TCP connection: a registration over it is unreachable now. */
+  connectionClosed(connId: number): void {
+    this.registry.connectionClosed(connId);
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.count, pendingIntroductions: this.pending.size, trackedSources: this.limiter.size };
+  }
+
+  stats(now: number): IntroducerStats {
+    const registered: RegisteredPeerStats[] = [];
+    for (const p of this.registry.all()) {
+      if (!this.registry.isRegistered(p)) continue;
+      const s: RegisteredPeerStats = {
+        name: p.name,
+        publicKey: p.publicKey.toString("base64"),
+        lan: p.lan.map((c) => formatEndpoint(c.endpoint)),
+      };
+      if (p.rttMs !== undefined) s.rttMs = p.rttMs;
+      if (p.udp) s.udp = { observed: formatEndpoint(p.udp.observed), lastSeenMsAgo: now - p.udp.lastSeen };
+      if (p.tcp) s.tcp = { observed: formatEndpoint(p.tcp.observed), lastSeenMsAgo: now - p.tcp.lastSeen };
+      registered.push(s);
+    }
+    return { registered, pendingIntroductions: this.pending.size };
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  private dispatch(peer: PeerEntry, msg: IntroducerMessage, from: Source, now: number): IntroducerAction[] {
+    switch (msg.type) {
+      case "register":
+        return this.onRegister(peer, msg, from, now);
+      case "introduce":
+        return this.onIntroduce(peer, msg, from, now);
+      case "introductionAck":
+        return this.onAck(peer, msg, now);
+      default:
+        return []; // unreachable: FROM_DAEMON admits only the three types above
+    }
+  }
+
+  private onRegister(peer: PeerEntry, msg: RegisterMsg, from: Source, now: number): IntroducerAction[] {
+    if (msg.name !== peer.name)
+      return this.refuse(
+        peer,
+        from,
+        msg.txid,
+        "NAME_MISMATCH",
+        `this key is configured as "${peer.name}" on this introducer, not "${msg.name}"`,
+      );
+    this.registry.record(peer, from, now);
+    peer.lan = msg.lanCandidates;
+    peer.tcpLocalPort = msg.tcpLocalPort;
+    if (msg.rttMs !== undefined) peer.rttMs = msg.rttMs;
+    this.count.registrations++;
+    const observed = peer[from.transport]!.observed;
+    return [
+      this.seal(peer, from, {
+        type: "registered",
+        txid: msg.txid,
+        observed,
+        refreshSeconds: REFRESH_SECONDS,
+      }),
+    ];
+  }
+
+  private onIntroduce(peer: PeerEntry, msg: IntroduceMsg, from: Source, now: number): IntroducerAction[] {
+    const no = (code: RefusalCode, reason: string) => this.refuse(peer, from, msg.txid, code, reason);
+    if (!this.registry.isRegistered(peer))
+      return no(
+        "NOT_REGISTERED",
+        `${peer.name} must register with this introducer before asking for introductions`,
+      );
+    const target = this.registry.named(msg.peerName);
+    if (target === undefined)
+      return no("PEER_UNKNOWN", `no peer named "${msg.peerName}" is configured on this introducer`);
+    if (target === peer) return no("SELF", `${peer.name} asked to be introduced to itself`);
+    if (!this.registry.isRegistered(target))
+      return no("PEER_NOT_REGISTERED", `${target.name} is not registered with this introducer`);
+
+    const existing = this.pending.forPair(peer, target);
+    if (existing) {
+      // A retransmitted INTRODUCE: answer on its route; repeat the answer if B already agreed.
+      existing.requesterRoute = from;
+      existing.requesterTxid = msg.txid;
+      return existing.phase === "awaitRequester" ? this.sendIntroduction(existing, now) : [];
+    }
+    if (!this.pending.hasRoomFor(peer))
+      return no("BUSY", "too many introductions in progress; try again in a few seconds");
+    const p = this.pending.add({
+      requester: peer,
+      target,
+      requesterTxid: msg.txid,
+      requesterRoute: from,
+      phase: "awaitTarget",
+      startAt: now + startLeadMs(peer, target),
+      sends: 0,
+      nextSendAt: now,
+    });
+    this.count.introductionsStarted++;
+    return this.sendIntroduction(p, now);
+  }
+
+  private onAck(peer: PeerEntry, msg: IntroductionAckMsg, now: number): IntroducerAction[] {
+    const p = this.pending.get(msg.introId);
+    if (p?.phase === "awaitTarget" && peer === p.target) {
+      if (!msg.accepted) {
+        this.pending.delete(p);
+        this.count.introductionsDeclined++;
+        return this.refuseRequester(
+          p,
+          "NOT_ACCEPTED",
+          `${p.target.name} does not accept connections from ${p.requester.name}`,
+        );
+      }
+      p.phase = "awaitRequester";
+      p.sends = 0;
+      return this.sendIntroduction(p, now);
+    }
+    if (p?.phase === "awaitRequester" && peer === p.requester) {
+      this.pending.delete(p);
+      // A requester that refuses its own answer found a key other than the one it pinned.
+      if (msg.accepted) this.count.introductionsCompleted++;
+      else this.count.introductionsDeclined++;
+      return [];
+    }
+    this.count.staleAcks++; // a duplicate, or for an introduction already finished
+    return [];
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  /** Sends (or repeats) the INTRODUCTION of the current phase, with a fresh `startInMs`. */
+  private sendIntroduction(p: PendingIntro, now: number): IntroducerAction[] {
+    const toTarget = p.phase === "awaitTarget";
+    const recipient = toTarget ? p.target : p.requester;
+    const about = toTarget ? p.requester : p.target;
+    const route = toTarget ? this.registry.routeTo(p.target) : p.requesterRoute;
+    if (route === undefined) {
+      // The target's registration expired meanwhile.
+      this.pending.delete(p);
+      return this.unreachable(p);
+    }
+    p.sends++;
+    p.nextSendAt = now + INTRO_RETRY_MS;
+    return [
+      this.seal(recipient, route, {
+        type: "introduction",
+        txid: toTarget ? 0 : p.requesterTxid,
+        introId: p.introId,
+        peerName: about.name,
+        peerPublicKey: about.publicKey,
+        candidates: this.registry.candidatesOf(about),
+        startInMs: startInMsFor(recipient, p.startAt, now),
+      }),
+    ];
+  }
+
+  private unreachable(p: PendingIntro): IntroducerAction[] {
+    this.count.introductionsUnreachable++;
+    return this.refuseRequester(p, "PEER_UNREACHABLE", `${p.target.name} did not answer the introduction`);
+  }
+
+  private refuseRequester(p: PendingIntro, code: RefusalCode, reason: string): IntroducerAction[] {
+    return this.refuse(p.requester, p.requesterRoute, p.requesterTxid, code, reason);
+  }
+
+  private refuse(
+    peer: PeerEntry,
+    to: Source,
+    txid: number,
+    code: RefusalCode,
+    reason: string,
+  ): IntroducerAction[] {
+    this.count.refused++;
+    return [this.seal(peer, to, { type: "refused", txid, code, reason })];
+  }
+
+  private seal(peer: PeerEntry, to: Source, msg: IntroducerMessage): IntroducerAction {
+    const action: IntroducerAction = {
+      type: "send",
+      to: to.endpoint,
+      transport: to.transport,
+      packet: sealIntroducerPacket(peer.box, this.publicKey, msg),
+    };
+    if (to.connId !== undefined) action.connId = to.connId;
+    return action;
+  }
+
+  private drop(why: CounterName): IntroducerAction[] {
+    this.count[why]++;
+    return [];
+  }
+
+  private countSent(out: IntroducerAction[]): IntroducerAction[] {
+    this.count.sent += out.length;
+    return out;
+  }
+}

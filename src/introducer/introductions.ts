@@ -1,0 +1,110 @@
+/**
+ * Introductions in progress, and the arithmetic of the common start instant.
+ *
+ * Sequence (A asks for B):
+ *   A → INTRODUCE(B) ; introducer → B: INTRODUCTION(A's candidates) ; B → ACK(accepted | refused)
+ *   accepted: introducer → A: INTRODUCTION(B's candidates) ; A → ACK
+ *   refused:  introducer → A: REFUSED NOT_ACCEPTED
+ * B's candidates (its addresses) are revealed to A only once B agreed, so registering with an
+ * introducer does not let every other registered peer learn where you are.
+ *
+ * Timing: at INTRODUCE the introducer fixes one instant T on its own clock. Every INTRODUCTION
+ * (first send or repeat) carries `startInMs = T − sendTime − rtt/2` of its recipient, so the
+ * packet's flight time (about rtt/2) is subtracted and both peers start at T.
+ */
+import {
+  DEFAULT_RTT_MS,
+  INTRO_MARGIN_MS,
+  INTRO_MAX_LEAD_MS,
+  INTRO_MIN_LEAD_MS,
+  MAX_PENDING_INTRODUCTIONS,
+  MAX_PENDING_PER_REQUESTER,
+} from "./constants.js";
+import type { PeerEntry, Source } from "./registry.js";
+
+export type IntroPhase = "awaitTarget" | "awaitRequester";
+
+export interface PendingIntro {
+  introId: number;
+  requester: PeerEntry;
+  target: PeerEntry;
+  /** The txid of the requester's INTRODUCE (its latest retransmission's route and txid win). */
+  requesterTxid: number;
+  requesterRoute: Source;
+  phase: IntroPhase;
+  /** The common start instant T, on the introducer's clock. */
+  startAt: number;
+  /** INTRODUCTION packets sent in the current phase, and when the next repeat is due. */
+  sends: number;
+  nextSendAt: number;
+}
+
+/** T − now: the target's round trip for its ACK, then the requester's half trip, plus a margin. */
+export function startLeadMs(requester: PeerEntry, target: PeerEntry): number {
+  const lead = rttOf(target) + rttOf(requester) / 2 + INTRO_MARGIN_MS;
+  return Math.min(INTRO_MAX_LEAD_MS, Math.max(INTRO_MIN_LEAD_MS, lead));
+}
+
+/** The delay a peer is told: start at T once the packet, sent at `now`, has arrived. */
+export function startInMsFor(peer: PeerEntry, startAt: number, now: number): number {
+  return Math.max(0, Math.round(startAt - now - rttOf(peer) / 2));
+}
+
+function rttOf(p: PeerEntry): number {
+  return p.rttMs ?? DEFAULT_RTT_MS;
+}
+
+export class PendingIntroductions {
+  private readonly byId = new Map<number, PendingIntro>();
+  private readonly byPair = new Map<string, PendingIntro>();
+  private nextId: number;
+
+  /** `firstId` should differ between runs (the core seeds it from the wall clock) so that a
+   * restarted introducer does not reuse ids a daemon still remembers. */
+  constructor(firstId: number) {
+    this.nextId = firstId >>> 0 || 1;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(introId: number): PendingIntro | undefined {
+    return this.byId.get(introId);
+  }
+
+  forPair(requester: PeerEntry, target: PeerEntry): PendingIntro | undefined {
+    return this.byPair.get(pairKey(requester, target));
+  }
+
+  /** False when a limit is reached (all in progress, or this requester's share). */
+  hasRoomFor(requester: PeerEntry): boolean {
+    if (this.byId.size >= MAX_PENDING_INTRODUCTIONS) return false;
+    let mine = 0;
+    for (const p of this.byId.values()) if (p.requester === requester) mine++;
+    return mine < MAX_PENDING_PER_REQUESTER;
+  }
+
+  add(init: Omit<PendingIntro, "introId">): PendingIntro {
+    // Ids are unique among those in progress; they need not be unpredictable (inside the box).
+    while (this.byId.has(this.nextId) || this.nextId === 0) this.nextId = (this.nextId + 1) >>> 0;
+    const p: PendingIntro = { ...init, introId: this.nextId };
+    this.nextId = (this.nextId + 1) >>> 0;
+    this.byId.set(p.introId, p);
+    this.byPair.set(pairKey(p.requester, p.target), p);
+    return p;
+  }
+
+  delete(p: PendingIntro): void {
+    this.byId.delete(p.introId);
+    this.byPair.delete(pairKey(p.requester, p.target));
+  }
+
+  values(): PendingIntro[] {
+    return [...this.byId.values()];
+  }
+}
+
+function pairKey(requester: PeerEntry, target: PeerEntry): string {
+  return `${requester.name}\n${target.name}`;
+}
