@@ -1,0 +1,253 @@
+/**
+ * Two punchers (then path monitors) talking through the simulated internet of src/punch/sim:
+ * real sealed disco packets, NAT models, a virtual clock. Each scenario is one introduction.
+ */
+import { describe, expect, it } from "vitest";
+import { StaticBox } from "../../src/crypto/box.js";
+import { generateKeyPair, type KeyPair } from "../../src/crypto/primitives.js";
+import { DiscoChannel } from "../../src/punch/disco-channel.js";
+import { type MonitorOutput, PathMonitor } from "../../src/punch/path-monitor.js";
+import { type SimFiltering, type SimMapping, SimNat } from "../../src/punch/sim/nat.js";
+import { SimNetwork } from "../../src/punch/sim/network.js";
+import { type PunchOptions, type PunchOutput, UdpPuncher } from "../../src/punch/udp-puncher.js";
+import type { Endpoint } from "../../src/util/addr.js";
+import type { Candidate } from "../../src/wire/candidate.js";
+
+const INTRODUCER: Endpoint = { host: "198.51.100.1", port: 3478 };
+const PORT = 41641;
+
+class SimPeer {
+  readonly channel: DiscoChannel;
+  puncher?: UdpPuncher;
+  monitor?: PathMonitor;
+  result?: Extract<PunchOutput, { type: "connected" | "failed" }>;
+  readonly monitorEvents: MonitorOutput[] = [];
+  readonly sends: Array<{ at: number; to: Endpoint; ttl?: number }> = [];
+  srflx?: Endpoint;
+  private timerGen = 0;
+
+  constructor(
+    readonly net: SimNetwork,
+    readonly name: string,
+    readonly ip: string,
+    me: KeyPair,
+    peer: KeyPair,
+    nat?: SimNat,
+  ) {
+    let n = 0;
+    const txids = (len: number) => Buffer.alloc(len, `${name}${n++}`);
+    this.channel = new DiscoChannel(
+      new StaticBox(me.privateKey, me.publicKey, peer.publicKey, "disco", 1),
+      me.publicKey,
+      peer.publicKey,
+      txids,
+    );
+    net.addHost(ip, nat).receive = (p, from, now) => this.onPacket(p, from, now);
+  }
+
+  /** Registers with the introducer, which records the public endpoint it saw. */
+  register(introducer: Map<string, Endpoint>): void {
+    this.net.send(this.ip, PORT, Buffer.from(this.name), INTRODUCER);
+    this.net.at(this.net.now + 100, () => {
+      this.srflx = introducer.get(this.name);
+    });
+  }
+
+  punch(candidates: Candidate[], startAt: number, opts: PunchOptions = {}): void {
+    this.puncher = new UdpPuncher(this.channel, candidates, startAt, { ourSrflx: this.srflx, ...opts });
+    this.apply(this.puncher.start(this.net.now));
+  }
+
+  private onPacket(p: Buffer, from: Endpoint, now: number): void {
+    if (this.monitor) this.apply(this.monitor.handle(p, from, now));
+    else if (this.puncher) this.apply(this.puncher.handle(p, from, now));
+  }
+
+  private apply(outs: Array<PunchOutput | MonitorOutput>): void {
+    for (const o of outs) {
+      if (o.type === "send") {
+        this.sends.push({ at: this.net.now, to: o.to, ttl: "ttl" in o ? o.ttl : undefined });
+        this.net.send(this.ip, PORT, o.packet, o.to, "ttl" in o ? o.ttl : undefined);
+      } else if (o.type === "connected") {
+        this.result = o;
+        this.monitor = new PathMonitor(this.channel, o.endpoint, this.net.now, { initialRttMs: o.rttMs });
+      } else if (o.type === "failed") this.result = o;
+      else this.monitorEvents.push(o);
+    }
+    const t = (this.monitor ?? this.puncher)?.nextTimer();
+    if (t === null || t === undefined) return;
+    const gen = ++this.timerGen;
+    this.net.at(t, () => {
+      if (gen === this.timerGen) this.apply((this.monitor ?? this.puncher)!.tick(this.net.now));
+    });
+  }
+}
+
+interface Side {
+  mapping?: SimMapping;
+  filtering?: SimFiltering;
+  remap?: boolean;
+  /** When this side gets the introduction, and its start instant (the estimates may differ). */
+  introAt?: number;
+  startAt?: number;
+  opts?: PunchOptions;
+}
+
+/** Two peers behind their own NATs, registered, then introduced. */
+function world(a: Side, b: Side, net = new SimNetwork()) {
+  const observed = new Map<string, Endpoint>();
+  net.addHost(INTRODUCER.host).receive = (p, from) => observed.set(p.toString(), from);
+  const nat = (ip: string, s: Side) =>
+    net.addNat(
+      new SimNat({
+        publicIp: ip,
+        mapping: s.mapping ?? "endpoint-independent",
+        filtering: s.filtering ?? "address-port",
+        remapOnUnsolicited: s.remap ?? false,
+      }),
+    );
+  const natA = nat("192.0.2.10", a);
+  const natB = nat("203.0.113.20", b);
+  const ka = generateKeyPair();
+  const kb = generateKeyPair();
+  const pa = new SimPeer(net, "a", "10.0.0.2", ka, kb, natA);
+  const pb = new SimPeer(net, "b", "10.1.0.2", kb, ka, natB);
+  pa.register(observed);
+  pb.register(observed);
+  net.runUntil(200);
+  const cands = (p: SimPeer): Candidate[] => [
+    { kind: "srflx", endpoint: p.srflx! },
+    { kind: "host", endpoint: { host: p.ip, port: PORT } },
+  ];
+  net.at(a.introAt ?? 300, () => pa.punch(cands(pb), a.startAt ?? 400, a.opts));
+  net.at(b.introAt ?? 300, () => pb.punch(cands(pa), b.startAt ?? 400, b.opts));
+  return { net, pa, pb, natA, natB };
+}
+
+describe("punching through simulated NATs", () => {
+  it("connects two home routers (endpoint-independent mapping, port-restricted filtering) over srflx", () => {
+    const { net, pa, pb } = world({}, {});
+    net.runUntil(2_000);
+    expect(pa.result).toMatchObject({ type: "connected", candidateKind: "srflx", endpoint: pb.srflx });
+    expect(pb.result).toMatchObject({ type: "connected", candidateKind: "srflx", endpoint: pa.srflx });
+    if (pa.result?.type !== "connected") throw new Error("unreachable");
+    expect(pa.result.rttMs).toBeGreaterThanOrEqual(40); // two WAN crossings of 20 ms
+    expect(pa.result.natHint.ours).toBe("endpoint-independent");
+    expect(pa.result.observedSelf).toEqual(pa.srflx);
+  });
+
+  it("the primer wins the remap race: a peer that starts early does not make our NAT re-map", () => {
+    // b's start estimate is 120 ms early: its pings reach a's NAT before a sends anything.
+    const sides = (primerTtl: number): [Side, Side] => [
+      { remap: true, startAt: 520, opts: { primerTtl } },
+      { remap: true, startAt: 400, opts: { primerTtl } },
+    ];
+    const without = world(...sides(0));
+    without.net.runUntil(12_000);
+    expect(without.natA.counters.remapped).toBeGreaterThan(0);
+    expect(without.pa.result?.type).toBe("failed");
+    expect(without.pb.result?.type).toBe("failed");
+
+    const primed = world(...sides(2));
+    primed.net.runUntil(12_000);
+    expect(primed.natA.counters.remapped).toBe(0);
+    expect(primed.pa.result).toMatchObject({ type: "connected", candidateKind: "srflx" });
+    expect(primed.pb.result).toMatchObject({ type: "connected", candidateKind: "srflx" });
+  });
+
+  it("the primer leaves our NAT but dies before the far NAT", () => {
+    const { net, pa, natB } = world({ introAt: 300, startAt: 5_000 }, { introAt: 4_000, startAt: 5_000 });
+    net.runUntil(1_000); // only a's primers have been sent so far
+    expect(pa.sends.length).toBeGreaterThan(0);
+    expect(pa.sends.every((s) => s.ttl === 2)).toBe(true);
+    expect(natB.arrivals.filter((x) => x.from.port !== INTRODUCER.port)).toEqual([]);
+    expect(net.drops.ttl).toBe(pa.sends.length);
+  });
+
+  it("peers behind the same NAT connect over the LAN, with and without hairpinning", () => {
+    for (const hairpin of [false, true]) {
+      const net = new SimNetwork();
+      const observed = new Map<string, Endpoint>();
+      net.addHost(INTRODUCER.host).receive = (p, from) => observed.set(p.toString(), from);
+      const nat = net.addNat(
+        new SimNat({ publicIp: "192.0.2.10", mapping: "endpoint-independent", filtering: "none", hairpin }),
+      );
+      const ka = generateKeyPair();
+      const kb = generateKeyPair();
+      const pa = new SimPeer(net, "a", "10.0.0.2", ka, kb, nat);
+      const pb = new SimPeer(net, "b", "10.0.0.3", kb, ka, nat);
+      pa.register(observed);
+      pb.register(observed);
+      net.runUntil(200);
+      pa.punch(
+        [
+          { kind: "srflx", endpoint: pb.srflx! },
+          { kind: "host", endpoint: { host: pb.ip, port: PORT } },
+        ],
+        300,
+      );
+      pb.punch(
+        [
+          { kind: "srflx", endpoint: pa.srflx! },
+          { kind: "host", endpoint: { host: pa.ip, port: PORT } },
+        ],
+        300,
+      );
+      net.runUntil(3_000);
+      expect(pa.result).toMatchObject({
+        type: "connected",
+        candidateKind: "host",
+        endpoint: { host: pb.ip },
+      });
+      expect(pb.result).toMatchObject({
+        type: "connected",
+        candidateKind: "host",
+        endpoint: { host: pa.ip },
+      });
+    }
+  });
+
+  it("a symmetric NAT against a port-restricted NAT fails cleanly, within budget, saying why", () => {
+    const { net, pa, pb } = world({ mapping: "endpoint-dependent" }, {});
+    net.runUntil(60_000);
+    for (const p of [pa, pb]) {
+      expect(p.result?.type).toBe("failed");
+      if (p.result?.type !== "failed") throw new Error("unreachable");
+      expect(p.result.code).toBe("PUNCH_TIMEOUT");
+      expect(p.result.natHint.summary).toMatch(/symmetric NAT/);
+      expect(p.result.tried.map((t) => t.outcome)).toEqual(["no-reply", "no-reply"]);
+      // Nothing is sent after the budget, and the number of packets is bounded.
+      const last = Math.max(...p.sends.map((s) => s.at));
+      expect(last).toBeLessThan(400 + 9_000);
+      expect(p.sends.length).toBeLessThanOrEqual(2 * 24);
+    }
+  });
+
+  for (const filtering of ["none", "address"] as const) {
+    it(`a symmetric NAT against an endpoint-independent NAT with "${filtering}" filtering connects via prflx`, () => {
+      const { net, pa, pb } = world({ mapping: "endpoint-dependent" }, { filtering });
+      net.runUntil(12_000);
+      expect(pa.result).toMatchObject({ type: "connected", candidateKind: "srflx", endpoint: pb.srflx });
+      expect(pb.result).toMatchObject({ type: "connected", candidateKind: "prflx" });
+      if (pa.result?.type !== "connected" || pb.result?.type !== "connected") throw new Error("unreachable");
+      expect(pb.result.endpoint.port).not.toBe(pa.srflx!.port);
+      // Both sides can name the symmetric NAT.
+      expect(pa.result.natHint.ours).toBe("endpoint-dependent");
+      expect(pb.result.natHint.peer).toBe("endpoint-dependent");
+      expect(pb.result.natHint.summary).toMatch(/peer's NAT maps each destination/);
+    });
+  }
+
+  it("keeps the punched path alive, then declares it lost when the uplink dies", () => {
+    const { net, pa, pb } = world({}, {});
+    net.runUntil(60_000);
+    expect(pa.monitor?.stats.keepalivesSent).toBeGreaterThanOrEqual(5);
+    expect(pa.monitor?.stats.pongsReceived).toBe(pa.monitor?.stats.keepalivesSent);
+    expect(pa.monitor?.stats.srttMs).toBeCloseTo(40, 0);
+    expect(pa.monitorEvents.filter((e) => e.type === "lost")).toEqual([]);
+    net.partitioned = true;
+    net.runUntil(90_000);
+    expect(pa.monitorEvents.filter((e) => e.type === "lost")).toHaveLength(1);
+    expect(pb.monitorEvents.filter((e) => e.type === "lost")).toHaveLength(1);
+  });
+});
