@@ -319,6 +319,21 @@ describeNatlab("natlab: both hosts behind one NAT", () => {
     expect(seen.map((s) => ipOf(s.replies[0]!.text))).toEqual(["203.0.113.2", "203.0.113.2"]);
     expect(ctx.lab.natPublicIp("b")).toBe("203.0.113.2");
   });
+  it("keeps the port for the first host and remaps the second when both use it to one destination", async () => {
+    const first = await udpExchange(ctx.lab.a, {
+      bind: 40031,
+      sends: [{ host: INTRODUCER_IP, port: 7001, hex: "01" }],
+      expectReplies: 1,
+    });
+    const second = await udpExchange(ctx.lab.b, {
+      bind: 40031,
+      sends: [{ host: INTRODUCER_IP, port: 7001, hex: "01" }],
+      expectReplies: 1,
+    });
+    expect(first.replies[0]!.text).toBe("203.0.113.2:40031");
+    expect(ipOf(second.replies[0]!.text)).toBe("203.0.113.2");
+    expect(portOf(second.replies[0]!.text)).not.toBe(40031);
+  });
 });
 
 describeNatlab("natlab: hop counts between two eim NATs", () => {
