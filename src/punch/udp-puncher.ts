@@ -168,6 +168,8 @@ export class UdpPuncher {
       this.counters.ignoredAfterResult++;
       return [];
     }
+    // A packet after the budget ends the attempt even if the timer has not fired yet.
+    if (now >= this.deadline) return this.tick(now);
     const msg = this.disco.open(packet);
     if (!msg) return [];
     if (msg.type === "ping") return this.onPing(msg.txid, from, now);
