@@ -231,6 +231,54 @@ describe("SessionManager: simultaneous initiation", () => {
   }
 });
 
+describe("SessionManager: peer reappearing elsewhere during a handshake", () => {
+  it("the winning side re-sends its INIT to where the peer's INIT came from", () => {
+    const net = new Net();
+    const [kl, kh] = orderedKeyPairs();
+    const low = net.add("low", kl, [kh.publicKey], { ...A_ADDR });
+    const high = net.add("high", kh, [kl.publicKey], { ...B_ADDR });
+    net.take(high, high.mgr.connect(kl.publicKey, { host: "192.0.2.200", port: 1 }, net.now)); // stale address
+    net.connect(low, high);
+    const all = net.run();
+    expect(high.mgr.counters.simultaneousIgnored).toBe(1);
+    expect(all.filter((p) => packetType(p) === SessionPacketType.Response).map((p) => p.from.name)).toEqual([
+      "low",
+    ]);
+    expect(high.mgr.isEstablished(low.id)).toBe(true);
+    expect(low.mgr.isEstablished(high.id)).toBe(true);
+    expect(high.mgr.endpointOf(low.id)).toEqual(A_ADDR);
+  });
+});
+
+describe("SessionManager: INIT floods", () => {
+  it("drops a second INIT from one peer within initMinIntervalMs", () => {
+    const { net, a, b } = pair();
+    net.connect(a, b);
+    net.connect(a, b); // a newer timestamp, same instant
+    net.run();
+    expect(b.mgr.counters.initFlood).toBe(1);
+    expect(b.mgr.counters.initReplay).toBe(0);
+  });
+
+  it("spends a global INIT budget before any DH work", () => {
+    const net = new Net();
+    const kb = generateKeyPair();
+    const strangers = Array.from({ length: 5 }, () => generateKeyPair());
+    const b = net.add("b", kb, [], { ...B_ADDR }, { initsPerSecond: 1, initBurst: 2 });
+    strangers.forEach((k, i) => {
+      const c = net.add(`c${i}`, k, [kb.publicKey], { host: "192.0.2.3", port: 3000 + i });
+      net.connect(c, b);
+    });
+    net.run();
+    expect(b.mgr.counters.unknownKey).toBe(2);
+    expect(b.mgr.counters.initRateLimited).toBe(3);
+    net.now += 1000; // one token back
+    net.connect(net.nodes[1], b);
+    net.run();
+    expect(b.mgr.counters.unknownKey).toBe(3);
+  });
+});
+
 describe("SessionManager: timers", () => {
   it("retransmits INIT with exponential backoff and jitter, then gives up", () => {
     const { net, a, b } = pair();

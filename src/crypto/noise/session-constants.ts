@@ -31,6 +31,12 @@ export interface SessionTimings {
   handshakeGiveUpMs: number;
   /** INITs from one peer closer together than this are dropped (costly DH work, WireGuard's 20 ms). */
   initMinIntervalMs: number;
+  /**
+   * INITs processed per second over all senders (with this burst); beyond it they are dropped
+   * before any DH work. Legitimate initiators retransmit, so a flood only delays them.
+   */
+  initsPerSecond: number;
+  initBurst: number;
   /** Payloads `send` holds while a handshake is under way; beyond either bound new ones are dropped. */
   queueMaxPackets: number;
   queueMaxBytes: number;
@@ -50,6 +56,8 @@ export const DEFAULT_SESSION_TIMINGS: Readonly<SessionTimings> = {
   handshakeJitter: 0.2,
   handshakeGiveUpMs: 90_000,
   initMinIntervalMs: 20,
+  initsPerSecond: 500,
+  initBurst: 100,
   queueMaxPackets: 64,
   queueMaxBytes: 1 << 20,
   replayWindow: 8192,

@@ -40,6 +40,7 @@ import {
   type TransportKeys,
 } from "./session-handshake.js";
 import { Tai64nSource } from "./tai64n.js";
+import { TokenBucket } from "./token-bucket.js";
 
 export type SessionAction =
   | { type: "send"; peer: string; to: Endpoint; packet: Buffer }
@@ -76,6 +77,7 @@ const COUNTER_NAMES = [
   "replay", // DATA counter already seen or older than the window
   "initReplay", // INIT timestamp not newer than the greatest seen from that peer
   "initFlood", // INIT too soon after the previous one from that peer
+  "initRateLimited", // INIT over the global budget, dropped before any DH work
   "expired", // DATA on keys older than rejectAfterMs
   "staleKey", // DATA on previous keys after the grace period
   "simultaneousIgnored", // INIT ignored because our own crossing INIT wins the tie-break
@@ -101,6 +103,7 @@ export class SessionManager {
   private readonly peers = new Map<string, PeerState>();
   /** Our indices: pending INITs and keypairs, the only way RESPONSE and DATA find their peer. */
   private readonly byIndex = new Map<number, PendingInit | SessionKeypair>();
+  private readonly initBudget: TokenBucket;
   private now: number;
 
   constructor(opts: SessionManagerOptions) {
@@ -110,6 +113,7 @@ export class SessionManager {
     this.random = opts.random ?? Math.random;
     this.wallClockMs = opts.wallClockMs ?? Date.now;
     this.now = opts.now;
+    this.initBudget = new TokenBucket(this.timings.initsPerSecond, this.timings.initBurst, opts.now);
     this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<SessionCounter, number>;
     this.setPeers(opts.peers);
   }
@@ -277,6 +281,7 @@ export class SessionManager {
   // ---- handshake ----
 
   private handleInit(senderIndex: number, noise: Buffer, from: Endpoint, now: number): SessionAction[] {
+    if (!this.initBudget.take(now)) return this.drop("initRateLimited");
     const consumed = consumeInit(this.local, noise, (rs) => this.peers.has(rs.toString("base64")));
     if (!consumed.ok) return this.drop(consumed.failure === "unknownKey" ? "unknownKey" : "decryptFail");
     const p = this.peers.get(consumed.remoteStatic.toString("base64"));
