@@ -298,7 +298,8 @@ export class IntroducerClient {
     this.regSent.clear();
     this.regAttempts = 0;
     const early = 1 - this.random() * REFRESH_JITTER;
-    this.regNextAt = now + Math.min(msg.refreshSeconds * 1000, CLIENT_REFRESH_MS) * early;
+    // Counted from the answered send, so the NAT never sees our side silent for longer than this.
+    this.regNextAt = sentAt + Math.min(msg.refreshSeconds * 1000, CLIENT_REFRESH_MS) * early;
     const changed = this.publicEndpoint !== undefined && !sameEndpoint(this.publicEndpoint, msg.observed);
     const announce = !this.registered || changed;
     this.registered = true;

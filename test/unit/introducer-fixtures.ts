@@ -70,8 +70,8 @@ type Pending = { at: number; seq: number; run: () => void };
 export class SimNet {
   now = 0;
   readonly nodes = new Map<string, Node>();
-  /** Every packet the core sent, in order. */
-  readonly coreSent: IntroducerAction[] = [];
+  /** Every packet the core sent, in order, with the virtual time it was sent at. */
+  readonly coreSent: (IntroducerAction & { at: number })[] = [];
   private queue: Pending[] = [];
   private seq = 0;
 
@@ -114,7 +114,7 @@ export class SimNet {
 
   fromCore(actions: IntroducerAction[]): void {
     for (const a of actions) {
-      this.coreSent.push(a);
+      this.coreSent.push({ ...a, at: this.now });
       const node = [...this.nodes.values()].find(
         (n) => n.spec.publicEndpoint.host === a.to.host && n.spec.publicEndpoint.port === a.to.port,
       );
