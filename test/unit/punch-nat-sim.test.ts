@@ -74,6 +74,25 @@ describe("SimNetwork", () => {
     expect(net.drops.ttl).toBe(1);
   });
 
+  it("matches the NAT lab's TTL ladder: 2 leaves our NAT, 5 is seen by the far NAT, 6 gets inside", () => {
+    const net = new SimNetwork();
+    const natA = net.addNat(nat("endpoint-independent"));
+    const natB = net.addNat(
+      new SimNat({ publicIp: "203.0.113.20", mapping: "endpoint-independent", filtering: "none" }),
+    );
+    net.addHost(inside.host, natA);
+    const b = { host: "10.1.0.2", port: 4000 };
+    net.addHost(b.host, natB).receive = (p) => got.push(Number(p.toString()));
+    const got: number[] = [];
+    const bPublic = natB.outbound(b, x); // b registered somewhere, so its port is mapped
+    for (const ttl of [1, 2, 3, 4, 5, 6])
+      net.send(inside.host, inside.port, Buffer.from(String(ttl)), bPublic, ttl);
+    net.runUntil(100);
+    expect(natA.counters.out).toBe(5); // TTL 1 died inside natA
+    expect(natB.arrivals).toHaveLength(2); // TTL 5 and 6
+    expect(got).toEqual([6]);
+  });
+
   it("loops packets to the NAT's own address back inside only when it hairpins", () => {
     for (const hairpin of [false, true]) {
       const net = new SimNetwork();

@@ -164,6 +164,22 @@ describe("punching through simulated NATs", () => {
     expect(net.drops.ttl).toBe(pa.sends.length);
   });
 
+  it("a primer with a TTL long enough to reach the far NAT makes it re-map (why the TTL is short)", () => {
+    // b hears of the introduction 100 ms after a: a's primer reaches natB before b's own packets left.
+    const sides = (primerTtl: number): [Side, Side] => [
+      { remap: true, introAt: 300, opts: { primerTtl } },
+      { remap: true, introAt: 400, startAt: 400, opts: { primerTtl } },
+    ];
+    const long = world(...sides(5));
+    long.net.runUntil(12_000);
+    expect(long.natB.counters.remapped).toBeGreaterThan(0);
+    expect(long.pa.result?.type).toBe("failed");
+    const short = world(...sides(2));
+    short.net.runUntil(12_000);
+    expect(short.natB.counters.remapped).toBe(0);
+    expect(short.pa.result).toMatchObject({ type: "connected", candidateKind: "srflx" });
+  });
+
   it("peers behind the same NAT connect over the LAN, with and without hairpinning", () => {
     for (const hairpin of [false, true]) {
       const net = new SimNetwork();

@@ -3,9 +3,11 @@
  *
  * Hosts are public or sit on a LAN behind one SimNat. A datagram from behind a NAT to the outside
  * crosses: the NAT (a router: TTL - 1, translation), `coreHops` routers (TTL - 1 each), and, if the
- * destination is behind a NAT, that NAT (TTL - 1, filtering). A router drops a packet whose TTL is
- * 1 or less instead of forwarding it, as Linux does before its NAT step, so a primer with TTL 2
- * leaves its own NAT (creating the mapping) and dies at the next router. ICMP is not modelled: a
+ * destination is behind a NAT, that NAT (filtering, then TTL - 1 to forward inside). A router drops
+ * a packet whose TTL is 1 or less instead of forwarding it, as Linux does before its NAT step, so a
+ * primer with TTL 2 leaves its own NAT (creating the mapping) and dies at the next router. With
+ * the default 3 core hops this matches the NAT lab: TTL 5 is the first to be seen by the far NAT,
+ * TTL 6 the first to reach the host behind it. ICMP is not modelled: a
  * user-space UDP socket does not see it anyway.
  */
 import type { Endpoint } from "../../util/addr.js";
@@ -119,7 +121,7 @@ export class SimNetwork {
       wireFrom = src.nat.outbound(from, to);
       if (to.host === src.nat.spec.publicIp) {
         if (!src.nat.spec.hairpin) return "no-hairpin";
-        this.arriveAtNat(src.nat, packet, wireFrom, to, 2 * this.o.lanDelayMs);
+        this.arriveAtNat(src.nat, packet, wireFrom, to, 2 * this.o.lanDelayMs, t);
         return null;
       }
     }
@@ -129,8 +131,7 @@ export class SimNetwork {
     }
     const nat = this.natByIp.get(to.host);
     if (nat) {
-      if (t <= 1) return "ttl";
-      this.arriveAtNat(nat, packet, wireFrom, to, this.o.wanDelayMs);
+      this.arriveAtNat(nat, packet, wireFrom, to, this.o.wanDelayMs, t);
       return null;
     }
     const dst = this.hosts.get(to.host);
@@ -139,11 +140,23 @@ export class SimNetwork {
     return null;
   }
 
-  private arriveAtNat(nat: SimNat, packet: Buffer, from: Endpoint, to: Endpoint, delay: Millis): void {
+  /**
+   * The NAT sees (and may claim) a packet whatever its TTL, as conntrack does before routing; only
+   * forwarding it inside needs a TTL above 1. So a primer that reaches the far NAT can do harm.
+   */
+  private arriveAtNat(
+    nat: SimNat,
+    packet: Buffer,
+    from: Endpoint,
+    to: Endpoint,
+    delay: Millis,
+    ttl: number,
+  ): void {
     this.at(this.now + delay, () => {
       const inside = nat.inbound(from, to.port);
       const host = inside && this.hosts.get(inside.host);
       if (!inside || !host) this.drops.filtered++;
+      else if (ttl <= 1) this.drops.ttl++;
       else this.deliver(host, packet, from, 0);
     });
   }
