@@ -149,6 +149,29 @@ export class Lab {
     return res.stdout.split("\n").filter((l) => l.trim() !== "");
   }
 
+  /**
+   * The public port a side's NAT gave the host's UDP flow from `hostPort` to `remote` ("ip:port"),
+   * read from conntrack (the reply tuple's destination port); undefined when there is no flow.
+   */
+  async mappedUdpPort(side: Side, hostPort: number, remote: string): Promise<number | undefined> {
+    const [ip, port] = [remote.slice(0, remote.lastIndexOf(":")), remote.slice(remote.lastIndexOf(":") + 1)];
+    const filter = [
+      "-p",
+      "udp",
+      "-s",
+      this.plan.hostIps[side],
+      "--sport",
+      String(hostPort),
+      "-d",
+      ip,
+      "--dport",
+      port,
+    ];
+    const [entry] = await this.conntrackEntries(side, filter);
+    const dports = entry ? [...entry.matchAll(/dport=(\d+)/g)] : [];
+    return dports.length === 2 ? Number(dports[1]![1]) : undefined;
+  }
+
   /** Random loss on the NAT box's forward path (both directions); 0 turns it off. */
   async setLoss(side: Side, percent: number): Promise<void> {
     const rule = lossRule(percent);

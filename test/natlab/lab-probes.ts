@@ -40,7 +40,9 @@ for (const port of o.tcp) {
 if (pending === 0) out({ ev: "ready" });
 rl.createInterface({ input: process.stdin }).on("line", (line) => {
   const c = JSON.parse(line);
-  socks.get(c.from).send(Buffer.from(c.hex, "hex"), c.port, c.host, () => out({ ev: "sent", id: c.id }));
+  const s = socks.get(c.from);
+  s.setTTL(c.ttl);
+  s.send(Buffer.from(c.hex, "hex"), c.port, c.host, () => out({ ev: "sent", id: c.id }));
 });
 `;
 
@@ -89,10 +91,13 @@ export class Agent {
     return agent;
   }
 
-  /** Sends one datagram from the agent's bound UDP port `from`; resolves once it left the socket. */
-  async send(from: number, host: string, port: number, hex: string): Promise<void> {
+  /**
+   * Sends one datagram from the agent's bound UDP port `from` with IP TTL `ttl`; resolves once it
+   * left the socket.
+   */
+  async send(from: number, host: string, port: number, hex: string, ttl = 64): Promise<void> {
     const id = this.nextId++;
-    this.child.stdin!.write(`${JSON.stringify({ id, from, host, port, hex })}\n`);
+    this.child.stdin!.write(`${JSON.stringify({ id, from, host, port, hex, ttl })}\n`);
     await this.until(() => this.sent.has(id), `send #${id} to ${host}:${port}`);
   }
 

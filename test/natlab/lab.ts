@@ -2,8 +2,8 @@
  * NAT lab: a small internet of network namespaces that a test creates and destroys by itself.
  * See README.md in this folder for the topology, hop counts and what each NAT kind really does.
  */
-import { describe, it } from "vitest";
-import { natlabAvailableSync } from "./lab-core.js";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import { Lab, type LabOptions, natlabAvailableSync } from "./lab-core.js";
 
 export * from "./lab-core.js";
 export { Agent, ipOf, portOf, tcpConnect, udpExchange, waitUntil } from "./lab-probes.js";
@@ -26,4 +26,21 @@ export function describeNatlab(name: string, fn: () => void): void {
     console.warn(`[natlab] skipping "${name}": ${why}`);
     describe.skip(name, fn);
   }
+}
+
+/** Creates a lab before the enclosing describe's tests and destroys it after them. */
+export function useLab(opts: LabOptions): { readonly lab: Lab } {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    lab = await Lab.create(opts);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  return {
+    get lab(): Lab {
+      if (!lab) throw new Error("useLab: the lab exists only inside tests and hooks");
+      return lab;
+    },
+  };
 }
