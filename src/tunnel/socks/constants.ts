@@ -38,3 +38,5 @@ export type ReplyCode = (typeof Reply)[keyof typeof Reply];
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** After a failure reply, how long to keep draining the client before closing hard. */
 export const FAILURE_LINGER_MS = 2_000;
+/** Bytes a client may send after its request while the stream is still opening. */
+export const MAX_EARLY_DATA_BYTES = 64 * 1024;
