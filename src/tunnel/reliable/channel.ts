@@ -1,0 +1,556 @@
+/**
+ * ReliableChannel: a reliable, ordered byte stream over datagrams — a single-stream, minimal
+ * QUIC (RFC 9000/9002) without handshake or encryption (the session below provides both).
+ *
+ * Sans-I/O: feed it datagrams with receive(packet, now) and bytes with write(data, now); take
+ * datagrams to send with poll(now) until it returns null; take delivered bytes with read();
+ * call poll again at nextTimeout(). It never reads a clock and never throws on network input.
+ *
+ * The pieces: AckTracker (what we owe the peer), LossRecovery (what the peer owes us),
+ * CongestionController + Pacer (how fast), SendBuffer/RecvBuffer (the byte stream and flow
+ * control), PmtuSearch (how big). This file only composes them and builds packets.
+ */
+import { AckTracker } from "./ack-tracker.js";
+import { CongestionController, initialWindow } from "./congestion.js";
+import {
+  BASE_DATAGRAM_SIZE,
+  DEFAULT_DEAD_PEER_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_MAX_DATAGRAM_SIZE,
+  DEFAULT_MAX_PTO_COUNT,
+  DEFAULT_RECV_WINDOW_BYTES,
+  DEFAULT_SEND_BUFFER_BYTES,
+  INITIAL_MAX_DATA,
+  MAX_ACK_DELAY_MS,
+  MAX_ACK_RANGES,
+  MAX_CLOSE_REPEATS,
+} from "./constants.js";
+import { Pacer } from "./pacer.js";
+import {
+  type AckFrame,
+  ackFrameSize,
+  closeFrameSize,
+  decodePacket,
+  encodeCloseReason,
+  FrameType,
+  maxDataFrameSize,
+  writeAckFrame,
+  writeCloseFrame,
+  writeMaxDataFrame,
+  writeStreamToEndHeader,
+} from "./packet.js";
+import { PmtuSearch } from "./pmtu.js";
+import { LossRecovery, type SentPacket } from "./recovery.js";
+import { RecvBuffer } from "./recv-buffer.js";
+import { RttEstimator } from "./rtt.js";
+import { SendBuffer } from "./send-buffer.js";
+import type { ChannelState, ChannelStats, DeadReason, ReliableChannelOptions } from "./types.js";
+import { varintSize, writeVarint } from "./varint.js";
+
+/** PTO probes sent per expiry (RFC 9002 §6.2.4 allows one or two). */
+const PROBES_PER_PTO = 2;
+
+export class ReliableChannel {
+  state: ChannelState = "open";
+  /** Reason given to close() here, or received in the peer's CLOSE. */
+  closeReason: string | undefined;
+  /** True when the peer closed (its CLOSE arrived). */
+  closedByPeer = false;
+  deadReason: DeadReason | undefined;
+
+  private readonly overhead: number;
+  private readonly sendLimit: number;
+  private readonly keepaliveMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly deadPeerTimeoutMs: number;
+  private readonly maxPtoCount: number;
+
+  private readonly rtt: RttEstimator;
+  private readonly cc: CongestionController;
+  private readonly pacer: Pacer;
+  private readonly recovery: LossRecovery;
+  private readonly acks: AckTracker;
+  private readonly sendBuf = new SendBuffer();
+  private readonly recvBuf: RecvBuffer;
+  private readonly pmtu: PmtuSearch;
+
+  /** Flow-control limit the peer gave us (we may send stream bytes below it). */
+  private peerMaxData = INITIAL_MAX_DATA;
+  private lastNow: number;
+  private lastReceived: number;
+  /** Last ack-eliciting packet sent or received (keepalive runs only when this is old). */
+  private lastEliciting: number;
+  /** Last time the peer acknowledged something new (or data started to be outstanding). */
+  private lastProgress: number;
+  private keepalivePending = false;
+  private probesPending = 0;
+  /** Were we last stopped by the congestion window (true) or by lack of data (false)? */
+  private cwndLimited = false;
+  private closeFrame: Buffer | undefined;
+  private closeSendPending = false;
+  private closeRepeats = 0;
+  private closingDeadline = Number.POSITIVE_INFINITY;
+
+  private packetsSent = 0;
+  private packetsReceived = 0;
+  private packetsLost = 0;
+  private packetsMalformed = 0;
+  private probeTimeouts = 0;
+  private retransmittedBytes = 0;
+  private bytesSent = 0;
+
+  constructor(opts: ReliableChannelOptions) {
+    this.overhead = opts.overhead ?? 0;
+    const maxDatagram = opts.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE;
+    const base = Math.min(opts.baseDatagramSize ?? BASE_DATAGRAM_SIZE, maxDatagram);
+    if (base - this.overhead < 64) throw new RangeError("datagram size too small for the overhead");
+    this.sendLimit = opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
+    this.keepaliveMs = opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.deadPeerTimeoutMs = opts.deadPeerTimeoutMs ?? DEFAULT_DEAD_PEER_TIMEOUT_MS;
+    this.maxPtoCount = opts.maxPtoCount ?? DEFAULT_MAX_PTO_COUNT;
+    const maxAckDelay = opts.maxAckDelayMs ?? MAX_ACK_DELAY_MS;
+    this.rtt = new RttEstimator(maxAckDelay);
+    this.cc = new CongestionController(base);
+    this.pacer = new Pacer(initialWindow(base));
+    this.recovery = new LossRecovery(this.rtt);
+    this.acks = new AckTracker(maxAckDelay);
+    this.recvBuf = new RecvBuffer(opts.recvWindowBytes ?? DEFAULT_RECV_WINDOW_BYTES);
+    this.pmtu = new PmtuSearch(base, maxDatagram);
+    this.lastNow = this.lastReceived = this.lastEliciting = this.lastProgress = opts.now;
+  }
+
+  // ---- application side ---------------------------------------------------------------
+
+  /**
+   * Queues bytes for sending; the channel keeps (does not copy) `data`, so the caller must not
+   * modify it afterwards. Always accepts while open; returns false when the send buffer is over
+   * its limit (wait for `writable`). Returns false and drops the data when not open.
+   */
+  write(data: Buffer, now: number): boolean {
+    this.lastNow = now;
+    if (this.state !== "open") return false;
+    this.sendBuf.write(data);
+    return this.sendBuf.buffered < this.sendLimit;
+  }
+
+  get writable(): boolean {
+    return this.state === "open" && this.sendBuf.buffered < this.sendLimit;
+  }
+
+  /** Next chunk of in-order bytes, or null. */
+  read(): Buffer | null {
+    return this.recvBuf.read();
+  }
+
+  /**
+   * Closes at once (unsent and unacknowledged data is discarded; flush first if it matters):
+   * sends CLOSE, answers further packets with CLOSE a few times, and is `closed` after three PTOs.
+   */
+  close(reason = ""): void {
+    if (this.state !== "open") return;
+    this.state = "closing";
+    this.closeReason = reason;
+    this.closeFrame = encodeCloseReason(reason);
+    this.closeSendPending = true;
+    this.closingDeadline = this.lastNow + 3 * this.rtt.pto();
+    this.discardSending();
+  }
+
+  /** Bytes written and not yet acknowledged by the peer. */
+  get bufferedAmount(): number {
+    return this.sendBuf.buffered;
+  }
+
+  // ---- network side -------------------------------------------------------------------
+
+  /** Handles one datagram from the peer. Malformed input is dropped and counted. */
+  receive(packet: Buffer, now: number): void {
+    this.lastNow = now;
+    if (this.state === "closed" || this.state === "dead") return;
+    const p = decodePacket(packet);
+    if (p === null) {
+      this.packetsMalformed++;
+      return;
+    }
+    this.packetsReceived++;
+    this.lastReceived = now;
+    if (this.state === "closing") {
+      if (p.close !== null) this.state = "closed";
+      else if (this.closeRepeats < MAX_CLOSE_REPEATS) this.closeSendPending = true;
+      return;
+    }
+    this.acks.onPacket(p.pn, p.ackEliciting, now);
+    if (p.ackEliciting) this.lastEliciting = now;
+    if (p.ack !== null) this.onAckFrame(p.ack, now);
+    const streams = p.streams;
+    for (let i = 0; i < streams.length; i++) this.recvBuf.onStream(streams[i].offset, streams[i].data);
+    if (p.maxData > this.peerMaxData) this.peerMaxData = p.maxData;
+    if (p.close !== null) {
+      this.state = "closed";
+      this.closeReason = p.close;
+      this.closedByPeer = true;
+      this.discardSending();
+    }
+  }
+
+  /** The next datagram to send at `now`, or null. Call until null, then again at nextTimeout(). */
+  poll(now: number): Buffer | null {
+    this.lastNow = now;
+    if (this.state !== "open") return this.state === "closing" ? this.pollClosing(now) : null;
+    this.onTimers(now);
+    if (this.state !== "open") return null;
+
+    const probe = this.probesPending > 0;
+    const ccOpen = probe || this.cc.bytesInFlight < this.cc.cwnd;
+    const newData = this.sendableNew();
+    const hasData = newData > 0 || !this.sendBuf.lost.isEmpty;
+    if (ccOpen && (probe || this.pacer.canSend(now))) {
+      const probeSize = this.rtt.hasSample && !probe ? this.pmtu.probeSize(now) : 0;
+      if (probeSize > 0) return this.buildPmtuProbe(probeSize, now);
+      if (probe || hasData || this.keepalivePending || this.recvBuf.maxDataPending) {
+        return this.buildPacket(now, newData, true);
+      }
+      this.cwndLimited = false;
+    } else if (hasData && !ccOpen) {
+      this.cwndLimited = true;
+    }
+    // Flow-control credit must not wait behind our own congestion window.
+    if (this.recvBuf.maxDataPending) return this.buildPacket(now, 0, false);
+    if (this.acks.due(now)) return this.buildAckOnly(now);
+    return null;
+  }
+
+  /** Absolute time poll() should next be called, or undefined when nothing is scheduled. */
+  nextTimeout(): number | undefined {
+    if (this.state === "closed" || this.state === "dead") return undefined;
+    const now = this.lastNow;
+    if (this.state === "closing") return this.closeSendPending ? now : this.closingDeadline;
+    let t = Number.POSITIVE_INFINITY;
+    if (this.acks.pending) t = this.acks.ackNow ? now : this.acks.ackDeadline;
+    if (this.recvBuf.maxDataPending) t = now;
+    const recovery = this.recovery;
+    t = Math.min(t, recovery.lossTime, recovery.ptoDeadline());
+    if (this.keepaliveMs > 0) t = Math.min(t, this.lastEliciting + this.keepaliveMs);
+    if (this.idleTimeoutMs > 0) t = Math.min(t, this.lastReceived + this.idleTimeoutMs);
+    if (this.deadPeerTimeoutMs > 0 && recovery.ackElicitingInFlight > 0) {
+      t = Math.min(t, this.lastProgress + this.deadPeerTimeoutMs);
+    }
+    if (this.probesPending > 0) return now;
+    if (this.cc.bytesInFlight < this.cc.cwnd) {
+      const wantsToSend =
+        this.keepalivePending ||
+        this.sendableNew() > 0 ||
+        !this.sendBuf.lost.isEmpty ||
+        (this.rtt.hasSample && this.pmtu.probeSize(now) > 0);
+      if (wantsToSend) t = Math.min(t, this.pacer.nextSendTime(now));
+    }
+    return t === Number.POSITIVE_INFINITY ? undefined : t;
+  }
+
+  stats(): ChannelStats {
+    const rtt = this.rtt;
+    return {
+      state: this.state,
+      srttMs: rtt.smoothed,
+      minRttMs: rtt.hasSample ? rtt.min : 0,
+      rttVarMs: rtt.variance,
+      cwnd: this.cc.cwnd,
+      ssthresh: this.cc.ssthresh,
+      bytesInFlight: this.cc.bytesInFlight,
+      datagramSize: this.pmtu.current,
+      packetsSent: this.packetsSent,
+      packetsReceived: this.packetsReceived,
+      packetsLost: this.packetsLost,
+      packetsMalformed: this.packetsMalformed,
+      duplicatePackets: this.acks.duplicates,
+      ptoCount: this.recovery.ptoCount,
+      probeTimeouts: this.probeTimeouts,
+      congestionEvents: this.cc.congestionEvents,
+      hystartExits: this.cc.hystartExits,
+      ignoredLossEvents: this.cc.ignoredLossEvents,
+      lossRate: this.cc.lossRate,
+      retransmittedBytes: this.retransmittedBytes,
+      bytesSent: this.bytesSent,
+      bytesDelivered: this.recvBuf.deliveredOffset,
+      bytesRead: this.recvBuf.readOffset,
+      sendBuffered: this.sendBuf.buffered,
+      recvBuffered: this.recvBuf.bufferedBytes,
+      peerMaxData: this.peerMaxData,
+      pmtuProbesSent: this.pmtu.probesSent,
+      pmtuProbesLost: this.pmtu.probesLost,
+    };
+  }
+
+  // ---- timers ---------------------------------------------------------------------------
+
+  /** Runs every timer that is due at `now`; each reaction is a named hook below. */
+  private onTimers(now: number): void {
+    if (this.idleTimeoutMs > 0 && now >= this.lastReceived + this.idleTimeoutMs) {
+      this.die("idle_timeout");
+      return;
+    }
+    const recovery = this.recovery;
+    if (
+      this.deadPeerTimeoutMs > 0 &&
+      recovery.ackElicitingInFlight > 0 &&
+      now >= this.lastProgress + this.deadPeerTimeoutMs
+    ) {
+      this.die("peer_unresponsive");
+      return;
+    }
+    if (now >= recovery.lossTime) this.onLossTimer(now);
+    else if (now >= recovery.ptoDeadline()) this.onProbeTimeout();
+    if (this.state !== "open") return;
+    if (this.keepaliveMs > 0 && now >= this.lastEliciting + this.keepaliveMs) this.keepalivePending = true;
+  }
+
+  /** Fires when an outstanding packet crosses the time threshold (9/8 RTT): it is lost. */
+  private onLossTimer(now: number): void {
+    this.recovery.onLossTimeout(now);
+    this.onLost(this.recovery.lost, now);
+  }
+
+  /**
+   * Fires when nothing was acknowledged for a PTO (backed off 2^n): sends up to two probes,
+   * preferably new data, else the oldest outstanding data, else PING. Too many in a row: dead.
+   */
+  private onProbeTimeout(): void {
+    const recovery = this.recovery;
+    recovery.ptoCount++;
+    this.probeTimeouts++;
+    if (recovery.ptoCount >= this.maxPtoCount) {
+      this.die("peer_unresponsive");
+      return;
+    }
+    this.probesPending = PROBES_PER_PTO;
+    if (this.sendableNew() === 0 && this.sendBuf.lost.isEmpty) {
+      const oldest = recovery.oldestWithStream();
+      if (oldest !== undefined) this.sendBuf.onLost(oldest.streamOffset, oldest.streamLen);
+    }
+  }
+
+  private die(reason: DeadReason): void {
+    this.state = "dead";
+    this.deadReason = reason;
+    this.discardSending();
+  }
+
+  // ---- acknowledgements and loss ----------------------------------------------------------
+
+  private onAckFrame(ack: AckFrame, now: number): void {
+    const recovery = this.recovery;
+    const samples = this.rtt.samples;
+    if (!recovery.onAck(ack, now)) {
+      this.packetsMalformed++;
+      return;
+    }
+    if (this.rtt.samples !== samples) {
+      this.cc.onRttSample(this.rtt.latestAdjusted, recovery.largestAcked, recovery.nextPn);
+    }
+    const acked = recovery.acked;
+    if (acked.length > 0) {
+      this.lastProgress = now;
+      let ackOfAck = -1;
+      for (let i = 0; i < acked.length; i++) {
+        const p = acked[i];
+        this.cc.onAcked(p.size, p.timeSent, this.cwndLimited);
+        if (p.streamLen > 0) this.sendBuf.onAcked(p.streamOffset, p.streamLen);
+        if (p.probeSize > 0) this.onPmtuProbeAcked(p.probeSize, now);
+        if (p.largestAckSent > ackOfAck) ackOfAck = p.largestAckSent;
+      }
+      if (ackOfAck >= 0) this.acks.onAckAcked(ackOfAck);
+    }
+    if (recovery.lost.length > 0) this.onLost(recovery.lost, now);
+    this.pacer.configure(this.cc.cwnd, this.rtt.smoothed, this.cc.inSlowStart, this.pmtu.current);
+  }
+
+  private onLost(lost: readonly SentPacket[], now: number): void {
+    let newestLostSent = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < lost.length; i++) {
+      const p = lost[i];
+      this.cc.onLost(p.size, p.probeSize > 0);
+      if (p.probeSize > 0) {
+        // A lost PMTU probe says the size is too big, not that the path is congested.
+        this.pmtu.onProbeLost(p.probeSize, now);
+        continue;
+      }
+      this.packetsLost++;
+      if (p.streamLen > 0) this.sendBuf.onLost(p.streamOffset, p.streamLen);
+      if (p.maxData >= 0 && p.maxData === this.recvBuf.maxData) this.recvBuf.maxDataPending = true;
+      if (p.timeSent > newestLostSent) newestLostSent = p.timeSent;
+    }
+    if (newestLostSent > Number.NEGATIVE_INFINITY) this.cc.onLossEvent(newestLostSent, now, this.rtt);
+  }
+
+  private onPmtuProbeAcked(size: number, now: number): void {
+    this.pmtu.onProbeAcked(size, now);
+    this.cc.setDatagramSize(this.pmtu.current);
+  }
+
+  // ---- packet building --------------------------------------------------------------------
+
+  /** Never-sent bytes we may send now (flow control permitting). */
+  private sendableNew(): number {
+    const sb = this.sendBuf;
+    return Math.min(sb.writeOffset, this.peerMaxData) - sb.sendOffset;
+  }
+
+  /**
+   * An ack-eliciting packet: ACK (if owed), MAX_DATA (if pending), then retransmitted or new
+   * stream data filling the rest; PING when nothing else elicits an ACK. `withData` false sends
+   * control frames only.
+   */
+  private buildPacket(now: number, newData: number, withData: boolean): Buffer {
+    const pn = this.recovery.nextPn;
+    const maxPayload = this.pmtu.current - this.overhead;
+    const acks = this.acks;
+    const ackRanges = acks.received.r;
+    // Piggyback an ACK whenever anything arrived since the last one: cheap, and it repairs
+    // lost ACK-only packets without waiting for the peer's probe timeout.
+    const sendAck = (acks.pending || acks.newSinceAck) && ackRanges.length > 0;
+    const delayUs = sendAck ? acks.delayUs(now) : 0;
+    let size = varintSize(pn);
+    if (sendAck) size += ackFrameSize(ackRanges, delayUs, MAX_ACK_RANGES);
+    const maxData = this.recvBuf.maxDataPending ? this.recvBuf.maxData : -1;
+    if (maxData >= 0) size += maxDataFrameSize(maxData);
+
+    const sb = this.sendBuf;
+    let streamOffset = 0;
+    let streamLen = 0;
+    let isRetransmit = false;
+    if (withData) {
+      // Stream header bound: offsets never exceed writeOffset.
+      const room = maxPayload - size - 1 - varintSize(sb.writeOffset);
+      if (room > 0) {
+        streamLen = sb.takeRetransmit(room);
+        if (streamLen > 0) {
+          streamOffset = sb.takenOffset;
+          isRetransmit = true;
+        } else if (newData > 0) {
+          streamLen = Math.min(room, newData);
+          streamOffset = sb.takeNew(streamLen);
+        }
+      }
+    }
+    const ping = streamLen === 0 && maxData < 0;
+    if (streamLen > 0) size += 1 + varintSize(streamOffset) + streamLen;
+    if (ping) size += 1;
+
+    const buf = Buffer.allocUnsafe(size);
+    let pos = writePn(buf, pn);
+    if (sendAck) pos = writeAckFrame(buf, pos, ackRanges, delayUs, MAX_ACK_RANGES);
+    if (maxData >= 0) pos = writeMaxDataFrame(buf, pos, maxData);
+    if (ping) buf[pos++] = FrameType.PING;
+    if (streamLen > 0) {
+      pos = writeStreamToEndHeader(buf, pos, streamOffset);
+      sb.copy(streamOffset, streamLen, buf, pos);
+      if (isRetransmit) this.retransmittedBytes += streamLen;
+    }
+    if (sendAck) acks.onAckSent();
+    this.recvBuf.maxDataPending = false;
+    this.keepalivePending = false;
+    if (this.probesPending > 0) this.probesPending--;
+    this.onSent(
+      {
+        pn,
+        timeSent: now,
+        size: size + this.overhead,
+        ackEliciting: true,
+        streamOffset,
+        streamLen,
+        maxData,
+        probeSize: 0,
+        largestAckSent: sendAck ? acks.largest : -1,
+      },
+      now,
+    );
+    return buf;
+  }
+
+  /** A PMTU probe: PING + PADDING to exactly `datagramSize` on the wire, plus ACK if owed. */
+  private buildPmtuProbe(datagramSize: number, now: number): Buffer {
+    const pn = this.recovery.nextPn;
+    const size = datagramSize - this.overhead;
+    const buf = Buffer.allocUnsafe(size);
+    let pos = writePn(buf, pn);
+    const acks = this.acks;
+    const sendAck = (acks.pending || acks.newSinceAck) && acks.received.r.length > 0;
+    if (sendAck) {
+      pos = writeAckFrame(buf, pos, acks.received.r, acks.delayUs(now), MAX_ACK_RANGES);
+      acks.onAckSent();
+    }
+    buf[pos++] = FrameType.PING;
+    buf.fill(FrameType.PADDING, pos);
+    this.pmtu.onProbeSent(datagramSize);
+    this.onSent(
+      {
+        pn,
+        timeSent: now,
+        size: datagramSize,
+        ackEliciting: true,
+        streamOffset: 0,
+        streamLen: 0,
+        maxData: -1,
+        probeSize: datagramSize,
+        largestAckSent: sendAck ? acks.largest : -1,
+      },
+      now,
+    );
+    return buf;
+  }
+
+  /** A packet with only an ACK frame: not ack-eliciting, not congestion controlled, not recorded. */
+  private buildAckOnly(now: number): Buffer {
+    const acks = this.acks;
+    const pn = this.recovery.nextPn++;
+    const delayUs = acks.delayUs(now);
+    const ranges = acks.received.r;
+    const buf = Buffer.allocUnsafe(varintSize(pn) + ackFrameSize(ranges, delayUs, MAX_ACK_RANGES));
+    writeAckFrame(buf, writePn(buf, pn), ranges, delayUs, MAX_ACK_RANGES);
+    acks.onAckSent();
+    this.packetsSent++;
+    this.bytesSent += buf.length + this.overhead;
+    return buf;
+  }
+
+  private pollClosing(now: number): Buffer | null {
+    if (now >= this.closingDeadline) {
+      this.state = "closed";
+      return null;
+    }
+    if (!this.closeSendPending || this.closeFrame === undefined) return null;
+    this.closeSendPending = false;
+    this.closeRepeats++;
+    const pn = this.recovery.nextPn++;
+    const buf = Buffer.allocUnsafe(varintSize(pn) + closeFrameSize(this.closeFrame));
+    writeCloseFrame(buf, writePn(buf, pn), this.closeFrame);
+    this.packetsSent++;
+    return buf;
+  }
+
+  private onSent(p: SentPacket, now: number): void {
+    const recovery = this.recovery;
+    if (recovery.ackElicitingInFlight === 0) this.lastProgress = now;
+    recovery.nextPn++;
+    recovery.onSent(p);
+    this.cc.onSent(p.size);
+    this.pacer.onSent(p.size);
+    this.lastEliciting = now;
+    this.packetsSent++;
+    this.bytesSent += p.size;
+  }
+
+  private discardSending(): void {
+    this.sendBuf.discard();
+    this.recovery.clear();
+    this.cc.bytesInFlight = 0;
+    this.probesPending = 0;
+    this.keepalivePending = false;
+  }
+}
+
+function writePn(buf: Buffer, pn: number): number {
+  return writeVarint(buf, 0, pn);
+}
