@@ -338,6 +338,31 @@ describe("SessionManager: timers", () => {
     expect(delivered(a)).toEqual(["new keys too"]);
   });
 
+  it("recovers when the initiator's confirming DATA after a rekey is lost", () => {
+    const { net, a, b } = established();
+    let dropped = 0;
+    net.filter = (p) => {
+      const confirm = p.from === a && isData(p) && p.packet.length === 29; // empty DATA
+      if (confirm && dropped === 0) dropped++;
+      else return true;
+      return false;
+    };
+    net.advanceTo(T.rekeyAfterMs);
+    expect(dropped).toBe(1);
+    expect(ofType(a.events, "established")).toHaveLength(2);
+    expect(ofType(b.events, "established")).toHaveLength(1); // b still waits for proof
+    net.send(b, a, Buffer.from("on old keys"));
+    net.run();
+    expect(delivered(a)).toEqual(["on old keys"]);
+    expect(ofType(b.events, "established")).toHaveLength(2); // a re-sent its proof
+    net.now += T.previousKeysGraceMs;
+    net.tick(a, b);
+    net.send(b, a, Buffer.from("after the grace period"));
+    net.run();
+    expect(delivered(a)).toEqual(["on old keys", "after the grace period"]);
+    expect(a.mgr.counters.staleKey).toBe(0);
+  });
+
   it("keeps a session up across many rekeys", () => {
     const { net, a, b } = established();
     for (let i = 1; i <= 5; i++) {
@@ -380,6 +405,12 @@ describe("SessionManager: timers", () => {
 });
 
 describe("SessionManager: construction", () => {
+  it("rejects a low-order peer key and leaves the pinned set unchanged", () => {
+    const { a, b } = established();
+    expect(() => a.mgr.setPeers([b.keys.publicKey, Buffer.alloc(32)])).toThrow(SessionError);
+    expect(a.mgr.isEstablished(b.id)).toBe(true);
+  });
+
   it("rejects a peer key of the wrong size", () => {
     expect(
       () =>

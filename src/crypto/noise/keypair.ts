@@ -35,6 +35,8 @@ export class Keypair<P = unknown> {
   retireAt = Number.POSITIVE_INFINITY;
   /** A rekey was started on its behalf; do not start another one if that one fails. */
   rekeyStarted = false;
+  /** Last time we sent an empty DATA to prove we hold these keys (see SessionManager.handleData). */
+  confirmSentAt = Number.NEGATIVE_INFINITY;
   sendCounter = 0;
   /** The greatest counter received; only packets beyond it may move the peer's endpoint. */
   maxReceived = -1;

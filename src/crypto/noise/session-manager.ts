@@ -27,7 +27,7 @@ import {
   readDataCounter,
   SessionPacketType,
 } from "../../wire/session.js";
-import type { KeyPair } from "../primitives.js";
+import { dh, type KeyPair } from "../primitives.js";
 import { keyPairFromPrivate } from "./handshake-state.js";
 import { Keypair } from "./keypair.js";
 import { PeerState, type PendingInit, type SessionKeypair } from "./peer-state.js";
@@ -69,6 +69,19 @@ export interface SessionManagerOptions {
 
 export class SessionError extends P2pError {}
 
+/** A peer key must be 32 bytes and not a low-order point (the handshake's DH would fail on it). */
+function checkPeerKey(local: KeyPair, id: string, key: Buffer): void {
+  let ok = key.length === 32;
+  if (ok) {
+    try {
+      dh(local.privateKey, key);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new SessionError("BAD_PEER_KEY", `peer key ${id} is not a usable X25519 public key`);
+}
+
 const COUNTER_NAMES = [
   "malformed", // wrong length or unknown type
   "unknownKey", // INIT from a static key that is not pinned
@@ -87,6 +100,7 @@ const COUNTER_NAMES = [
 ] as const;
 export type SessionCounter = (typeof COUNTER_NAMES)[number];
 
+const EMPTY = Buffer.alloc(0);
 const peerId = (key: PeerKey): string => (typeof key === "string" ? key : key.toString("base64"));
 const copyEndpoint = (e: Endpoint): Endpoint => ({ host: e.host, port: e.port });
 const isSameEndpoint = (a: Endpoint, b: Endpoint | undefined): boolean =>
@@ -121,6 +135,8 @@ export class SessionManager {
   /** Replaces the pinned set. Removed peers lose their sessions at once; kept ones are untouched. */
   setPeers(peers: Buffer[]): void {
     const wanted = new Map(peers.map((k) => [peerId(k), k]));
+    // Validate first, so that a bad key leaves the previous set fully in place.
+    for (const [id, key] of wanted) if (!this.peers.has(id)) checkPeerKey(this.local, id, key);
     for (const [id, p] of this.peers) {
       if (wanted.has(id)) continue;
       this.dropPending(p);
@@ -128,10 +144,8 @@ export class SessionManager {
       this.counters.queueDropped += p.queue.length;
       this.peers.delete(id);
     }
-    for (const [id, key] of wanted) {
-      if (key.length !== 32) throw new SessionError("BAD_PEER_KEY", `peer key ${id} is not 32 bytes`);
+    for (const [id, key] of wanted)
       if (!this.peers.has(id)) this.peers.set(id, new PeerState(id, Buffer.from(key)));
-    }
   }
 
   /** Starts (or restarts) a handshake with a pinned peer at `endpoint`. */
@@ -274,6 +288,7 @@ export class SessionManager {
       actions.push({ type: "roamed", peer: p.id, endpoint: copyEndpoint(from) });
     }
     if (kp === p.next) this.confirmNext(p, actions, now);
+    else if (kp === p.previous) this.reconfirm(p, actions, now);
     if (payload.length > 0) actions.push({ type: "deliver", peer: p.id, from, payload });
     return actions;
   }
@@ -343,7 +358,7 @@ export class SessionManager {
     this.install(p, kp, actions, now);
     // The responder needs one DATA on the new keys before it uses them: send queued payloads,
     // or an empty keepalive when there are none.
-    if (p.queue.length === 0) actions.push(this.sealTo(p, kp, Buffer.alloc(0)));
+    if (p.queue.length === 0) actions.push(this.sealTo(p, kp, EMPTY));
     else this.flush(p, kp, actions);
     return actions;
   }
@@ -353,6 +368,20 @@ export class SessionManager {
     p.next = undefined;
     this.install(p, kp, actions, now);
     this.flush(p, kp, actions);
+  }
+
+  /**
+   * The peer still sends on keys we replaced as initiator: either packets in flight, or our
+   * confirming DATA was lost and it still holds our keys as "next". Without a fresh DATA from us
+   * it would keep using keys we stop accepting after the grace period, so send an empty one
+   * (at most once per retransmission interval).
+   */
+  private reconfirm(p: PeerState, actions: SessionAction[], now: number): void {
+    const cur = p.current;
+    if (!cur?.initiator || now - cur.confirmSentAt < this.timings.handshakeRetransmitMs) return;
+    if (now >= cur.expiresAt || cur.sendCounter >= this.timings.rejectAfterMessages) return;
+    cur.confirmSentAt = now;
+    actions.push(this.sealTo(p, cur, EMPTY));
   }
 
   /** Makes `kp` current; the old current becomes previous with a grace period. */
