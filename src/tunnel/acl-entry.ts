@@ -100,7 +100,14 @@ function parseHost(text: string): ParseResult<AllowHost> {
   if (text.includes("*"))
     return { ok: false, error: "only a leading '*.' wildcard is supported, as in *.lan, or * alone" };
   const name = parseName(text);
-  return name.ok ? { ok: true, value: { kind: "name", name: name.value } } : name;
+  if (!name.ok) return name;
+  // A name rule never reaches loopback (see acl.ts), so `localhost:22` would allow nothing.
+  if (name.value === "localhost" || name.value.endsWith(".localhost"))
+    return {
+      ok: false,
+      error: "name rules never reach the exit host itself; write 127.0.0.1:PORT and/or [::1]:PORT",
+    };
+  return { ok: true, value: { kind: "name", name: name.value } };
 }
 
 function parseAddressHost(text: string): ParseResult<AllowHost> {

@@ -57,6 +57,8 @@ describe("parseAllowEntry rejects with a useful message", () => {
     [":22", /host is empty/],
     ["a b:22", /spaces/],
     ["[fe80::1%eth0]:22", /zone/],
+    ["localhost:22", /write 127\.0\.0\.1:PORT/],
+    ["LocalHost.:22", /never reach the exit host/],
   ])("%j", (text, message) => {
     const r = parseAllowEntry(text);
     expect(r.ok).toBe(false);
