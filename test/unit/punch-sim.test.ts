@@ -4,125 +4,38 @@
  */
 import { describe, expect, it } from "vitest";
 import { StaticBox } from "../../src/crypto/box.js";
-import { generateKeyPair, type KeyPair } from "../../src/crypto/primitives.js";
+import { generateKeyPair } from "../../src/crypto/primitives.js";
 import { DiscoChannel } from "../../src/punch/disco-channel.js";
-import { type MonitorOutput, PathMonitor } from "../../src/punch/path-monitor.js";
-import { type SimFiltering, type SimMapping, SimNat } from "../../src/punch/sim/nat.js";
+import {
+  SIM_INTRODUCER,
+  SIM_PORT,
+  SimPeer,
+  type SimSide,
+  twoPeerWorld,
+} from "../../src/punch/sim/harness.js";
+import { SimNat } from "../../src/punch/sim/nat.js";
 import { SimNetwork } from "../../src/punch/sim/network.js";
-import { type PunchOptions, type PunchOutput, UdpPuncher } from "../../src/punch/udp-puncher.js";
 import type { Endpoint } from "../../src/util/addr.js";
-import type { Candidate } from "../../src/wire/candidate.js";
 
-const INTRODUCER: Endpoint = { host: "198.51.100.1", port: 3478 };
-const PORT = 41641;
-
-class SimPeer {
-  readonly channel: DiscoChannel;
-  puncher?: UdpPuncher;
-  monitor?: PathMonitor;
-  result?: Extract<PunchOutput, { type: "connected" | "failed" }>;
-  readonly monitorEvents: MonitorOutput[] = [];
-  readonly sends: Array<{ at: number; to: Endpoint; ttl?: number }> = [];
-  srflx?: Endpoint;
-  private timerGen = 0;
-
-  constructor(
-    readonly net: SimNetwork,
-    readonly name: string,
-    readonly ip: string,
-    me: KeyPair,
-    peer: KeyPair,
-    nat?: SimNat,
-  ) {
-    let n = 0;
-    const txids = (len: number) => Buffer.alloc(len, `${name}${n++}`);
-    this.channel = new DiscoChannel(
-      new StaticBox(me.privateKey, me.publicKey, peer.publicKey, "disco", 1),
-      me.publicKey,
-      peer.publicKey,
-      txids,
-    );
-    net.addHost(ip, nat).receive = (p, from, now) => this.onPacket(p, from, now);
-  }
-
-  /** Registers with the introducer, which records the public endpoint it saw. */
-  register(introducer: Map<string, Endpoint>): void {
-    this.net.send(this.ip, PORT, Buffer.from(this.name), INTRODUCER);
-    this.net.at(this.net.now + 100, () => {
-      this.srflx = introducer.get(this.name);
-    });
-  }
-
-  punch(candidates: Candidate[], startAt: number, opts: PunchOptions = {}): void {
-    this.puncher = new UdpPuncher(this.channel, candidates, startAt, { ourSrflx: this.srflx, ...opts });
-    this.apply(this.puncher.start(this.net.now));
-  }
-
-  private onPacket(p: Buffer, from: Endpoint, now: number): void {
-    if (this.monitor) this.apply(this.monitor.handle(p, from, now));
-    else if (this.puncher) this.apply(this.puncher.handle(p, from, now));
-  }
-
-  private apply(outs: Array<PunchOutput | MonitorOutput>): void {
-    for (const o of outs) {
-      if (o.type === "send") {
-        this.sends.push({ at: this.net.now, to: o.to, ttl: "ttl" in o ? o.ttl : undefined });
-        this.net.send(this.ip, PORT, o.packet, o.to, "ttl" in o ? o.ttl : undefined);
-      } else if (o.type === "connected") {
-        this.result = o;
-        this.monitor = new PathMonitor(this.channel, o.endpoint, this.net.now, { initialRttMs: o.rttMs });
-      } else if (o.type === "failed") this.result = o;
-      else this.monitorEvents.push(o);
-    }
-    const t = (this.monitor ?? this.puncher)?.nextTimer();
-    if (t === null || t === undefined) return;
-    const gen = ++this.timerGen;
-    this.net.at(t, () => {
-      if (gen === this.timerGen) this.apply((this.monitor ?? this.puncher)!.tick(this.net.now));
-    });
-  }
-}
-
-interface Side {
-  mapping?: SimMapping;
-  filtering?: SimFiltering;
-  remap?: boolean;
-  /** When this side gets the introduction, and its start instant (the estimates may differ). */
-  introAt?: number;
-  startAt?: number;
-  opts?: PunchOptions;
-}
-
-/** Two peers behind their own NATs, registered, then introduced. */
-function world(a: Side, b: Side, net = new SimNetwork()) {
-  const observed = new Map<string, Endpoint>();
-  net.addHost(INTRODUCER.host).receive = (p, from) => observed.set(p.toString(), from);
-  const nat = (ip: string, s: Side) =>
-    net.addNat(
-      new SimNat({
-        publicIp: ip,
-        mapping: s.mapping ?? "endpoint-independent",
-        filtering: s.filtering ?? "address-port",
-        remapOnUnsolicited: s.remap ?? false,
-      }),
-    );
-  const natA = nat("192.0.2.10", a);
-  const natB = nat("203.0.113.20", b);
+/** The two ends of one peer pair's disco channel. */
+function channels(): [DiscoChannel, DiscoChannel] {
   const ka = generateKeyPair();
   const kb = generateKeyPair();
-  const pa = new SimPeer(net, "a", "10.0.0.2", ka, kb, natA);
-  const pb = new SimPeer(net, "b", "10.1.0.2", kb, ka, natB);
-  pa.register(observed);
-  pb.register(observed);
-  net.runUntil(200);
-  const cands = (p: SimPeer): Candidate[] => [
-    { kind: "srflx", endpoint: p.srflx! },
-    { kind: "host", endpoint: { host: p.ip, port: PORT } },
+  return [
+    new DiscoChannel(
+      new StaticBox(ka.privateKey, ka.publicKey, kb.publicKey, "disco", 1),
+      ka.publicKey,
+      kb.publicKey,
+    ),
+    new DiscoChannel(
+      new StaticBox(kb.privateKey, kb.publicKey, ka.publicKey, "disco", 1),
+      kb.publicKey,
+      ka.publicKey,
+    ),
   ];
-  net.at(a.introAt ?? 300, () => pa.punch(cands(pb), a.startAt ?? 400, a.opts));
-  net.at(b.introAt ?? 300, () => pb.punch(cands(pa), b.startAt ?? 400, b.opts));
-  return { net, pa, pb, natA, natB };
 }
+
+const world = (a: SimSide, b: SimSide) => twoPeerWorld(a, b, channels());
 
 describe("punching through simulated NATs", () => {
   it("connects two home routers (endpoint-independent mapping, port-restricted filtering) over srflx", () => {
@@ -138,7 +51,7 @@ describe("punching through simulated NATs", () => {
 
   it("the primer wins the remap race: a peer that starts early does not make our NAT re-map", () => {
     // b's start estimate is 120 ms early: its pings reach a's NAT before a sends anything.
-    const sides = (primerTtl: number): [Side, Side] => [
+    const sides = (primerTtl: number): [SimSide, SimSide] => [
       { remap: true, startAt: 520, opts: { primerTtl } },
       { remap: true, startAt: 400, opts: { primerTtl } },
     ];
@@ -160,13 +73,13 @@ describe("punching through simulated NATs", () => {
     net.runUntil(1_000); // only a's primers have been sent so far
     expect(pa.sends.length).toBeGreaterThan(0);
     expect(pa.sends.every((s) => s.ttl === 2)).toBe(true);
-    expect(natB.arrivals.filter((x) => x.from.port !== INTRODUCER.port)).toEqual([]);
+    expect(natB.arrivals.filter((x) => x.from.port !== SIM_INTRODUCER.port)).toEqual([]);
     expect(net.drops.ttl).toBe(pa.sends.length);
   });
 
   it("a primer with a TTL long enough to reach the far NAT makes it re-map (why the TTL is short)", () => {
     // b hears of the introduction 100 ms after a: a's primer reaches natB before b's own packets left.
-    const sides = (primerTtl: number): [Side, Side] => [
+    const sides = (primerTtl: number): [SimSide, SimSide] => [
       { remap: true, introAt: 300, opts: { primerTtl } },
       { remap: true, introAt: 400, startAt: 400, opts: { primerTtl } },
     ];
@@ -184,28 +97,27 @@ describe("punching through simulated NATs", () => {
     for (const hairpin of [false, true]) {
       const net = new SimNetwork();
       const observed = new Map<string, Endpoint>();
-      net.addHost(INTRODUCER.host).receive = (p, from) => observed.set(p.toString(), from);
+      net.addHost(SIM_INTRODUCER.host).receive = (p, from) => observed.set(p.toString(), from);
       const nat = net.addNat(
         new SimNat({ publicIp: "192.0.2.10", mapping: "endpoint-independent", filtering: "none", hairpin }),
       );
-      const ka = generateKeyPair();
-      const kb = generateKeyPair();
-      const pa = new SimPeer(net, "a", "10.0.0.2", ka, kb, nat);
-      const pb = new SimPeer(net, "b", "10.0.0.3", kb, ka, nat);
+      const [ca, cb] = channels();
+      const pa = new SimPeer(net, "a", "10.0.0.2", ca, nat);
+      const pb = new SimPeer(net, "b", "10.0.0.3", cb, nat);
       pa.register(observed);
       pb.register(observed);
       net.runUntil(200);
       pa.punch(
         [
           { kind: "srflx", endpoint: pb.srflx! },
-          { kind: "host", endpoint: { host: pb.ip, port: PORT } },
+          { kind: "host", endpoint: { host: pb.ip, port: SIM_PORT } },
         ],
         300,
       );
       pb.punch(
         [
           { kind: "srflx", endpoint: pa.srflx! },
-          { kind: "host", endpoint: { host: pa.ip, port: PORT } },
+          { kind: "host", endpoint: { host: pa.ip, port: SIM_PORT } },
         ],
         300,
       );

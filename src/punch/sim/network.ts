@@ -21,6 +21,8 @@ export interface SimNetworkOptions {
   /** Routers between a NAT (or public host) and the other side: NAT → router → core → router → NAT. */
   coreHops?: number;
   defaultTtl?: number;
+  /** Source of randomness for loss; pass a seeded one for reproducible runs. */
+  random?: () => number;
 }
 
 export type Receiver = (packet: Buffer, from: Endpoint, now: Millis) => void;
@@ -31,7 +33,7 @@ export interface SimHost {
   receive?: Receiver;
 }
 
-type DropReason = "ttl" | "filtered" | "no-route" | "no-hairpin" | "no-receiver" | "partitioned";
+type DropReason = "ttl" | "filtered" | "no-route" | "no-hairpin" | "no-receiver" | "partitioned" | "lost";
 
 export class SimNetwork {
   now: Millis = 0;
@@ -42,9 +44,12 @@ export class SimNetwork {
     "no-hairpin": 0,
     "no-receiver": 0,
     partitioned: 0,
+    lost: 0,
   };
   /** When set, every packet that would cross the internet is dropped (a dead uplink). */
   partitioned = false;
+  /** Share of packets lost in the core (after the sender's NAT, so its mapping still exists). */
+  lossRate = 0;
   delivered = 0;
   private readonly hosts = new Map<string, SimHost>();
   private readonly natByIp = new Map<string, SimNat>();
@@ -58,6 +63,7 @@ export class SimNetwork {
       lanDelayMs: options.lanDelayMs ?? 1,
       coreHops: options.coreHops ?? 3,
       defaultTtl: options.defaultTtl ?? 64,
+      random: options.random ?? Math.random,
     };
   }
 
@@ -129,6 +135,7 @@ export class SimNetwork {
       if (t <= 1) return "ttl";
       t--;
     }
+    if (this.lossRate > 0 && this.o.random() < this.lossRate) return "lost";
     const nat = this.natByIp.get(to.host);
     if (nat) {
       this.arriveAtNat(nat, packet, wireFrom, to, this.o.wanDelayMs, t);
