@@ -153,6 +153,36 @@ export function muxComplianceSuite(
       expect(sha256(got)).toBe(sha256(down));
     });
 
+    it("shares the channel fairly between busy streams", async () => {
+      const streams = 8;
+      const size = 4 * 1024 * 1024;
+      const received = new Map<string, number>();
+      let atFirstEnd: number[] | null = null;
+      const { client } = await rig((req) => {
+        const s = req.accept();
+        received.set(req.target, 0);
+        s.on("data", (c: Buffer) => received.set(req.target, (received.get(req.target) ?? 0) + c.length));
+        s.on("end", () => {
+          atFirstEnd ??= [...received.values()];
+          s.end();
+        });
+      });
+      const opened = await Promise.all(Array.from({ length: streams }, (_, i) => client.open(`bulk:${i}`)));
+      const data = payload(size);
+      await Promise.all(
+        opened.map(async (s) => {
+          const ended = once(s, "end");
+          s.resume();
+          await writeAll(s, data);
+          await ended;
+        }),
+      );
+      // When the first stream had everything, every other one had most of its bytes too:
+      // round-robin, not one stream after another.
+      expect(atFirstEnd).toHaveLength(streams);
+      for (const n of atFirstEnd!) expect(n).toBeGreaterThan(size / 2);
+    });
+
     it("half-closes: the opener ends first and still reads the answer", async () => {
       const { client } = await rig((req) => {
         const s = req.accept();

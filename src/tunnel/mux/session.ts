@@ -51,7 +51,10 @@ export interface MuxCloseInfo {
 }
 
 export interface OpenOptions {
-  /** Aborting before the far side answers sends a RESET(CANCELLED) and rejects the open. */
+  /**
+   * Aborting before the far side answers sends a RESET and rejects the open with CANCELLED, or
+   * with TIMEOUT when the signal comes from `AbortSignal.timeout(ms)`.
+   */
   signal?: AbortSignal;
 }
 
@@ -130,9 +133,13 @@ export class MuxSession extends EventEmitter {
     const promise = new Promise<MuxStream>((resolve, reject) => {
       const onAbort = () => {
         if (!this.pendingOpens.delete(id)) return;
-        this.core.reset(id, RESET.CANCELLED, "open aborted");
+        // AbortSignal.timeout() aborts with a TimeoutError: report it as TIMEOUT, not CANCELLED.
+        const timedOut = (opts.signal?.reason as { name?: string } | undefined)?.name === "TimeoutError";
+        const code = timedOut ? RESET.TIMEOUT : RESET.CANCELLED;
+        const reason = timedOut ? "open timed out" : "open aborted";
+        this.core.reset(id, code, reason);
         this.afterCoreCall();
-        reject(new StreamRefusedError(RESET.CANCELLED, "open aborted"));
+        reject(new StreamRefusedError(code, reason));
       };
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       const cleanup = () => opts.signal?.removeEventListener("abort", onAbort);
