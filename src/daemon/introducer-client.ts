@@ -341,6 +341,8 @@ export class IntroducerClient {
           reason: `the introducer's key for ${ours.peerName} is not the one in our peers list`,
         });
     } else {
+      // Asked by a peer we are asking for ourselves (crossing requests): this answers ours too.
+      if (localName !== null) this.introduces.delete(localName);
       accepted = localName !== null;
       if (!accepted) out.push({ type: "declined", peerName: msg.peerName, peerPublicKey: msg.peerPublicKey });
     }

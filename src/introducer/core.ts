@@ -43,12 +43,22 @@ export interface IntroducerAction {
   packet: Buffer;
 }
 
+/** What happened, for the operator's log; the core itself does no I/O. */
+export type IntroducerEvent =
+  /** `changed`: new on this transport, or from another endpoint than before. */
+  | { type: "registered"; name: string; transport: Transport; observed: Endpoint; changed: boolean }
+  | { type: "expired"; name: string }
+  | { type: "refused"; name: string; code: RefusalCode; reason: string }
+  | { type: "introduced"; requester: string; target: string };
+
 export interface IntroducerCoreOptions {
   privateKey: Buffer;
   /** Who may register: a name and the public key that must go with it. */
   peers: { name: string; publicKey: Buffer }[];
   /** Wall-clock ms, only to seed StaticBox counters so a restarted introducer keeps counting up. */
   wallClockMs: number;
+  /** Called synchronously for each event worth a log line. */
+  onEvent?: (e: IntroducerEvent) => void;
 }
 
 export interface RegisteredPeerStats {
@@ -83,6 +93,7 @@ const COUNTER_NAMES = [
   "introductionsStarted",
   "introductionsCompleted",
   "introductionsDeclined",
+  "introductionsMerged",
   "introductionsUnreachable",
   "introductionRepeats",
   "staleAcks",
@@ -105,7 +116,10 @@ export class IntroducerCore {
     number
   >;
 
+  private readonly emit: (e: IntroducerEvent) => void;
+
   constructor(opts: IntroducerCoreOptions) {
+    this.emit = opts.onEvent ?? (() => {});
     this.publicKey = publicKeyOf(opts.privateKey);
     this.registry = new PeerRegistry(opts.privateKey, this.publicKey, opts.peers, opts.wallClockMs);
     this.pending = new PendingIntroductions(Math.floor(opts.wallClockMs / 1000) * 1024);
@@ -130,7 +144,10 @@ export class IntroducerCore {
   /** Repeats unacknowledged introductions and forgets silent peers. Call at `nextTimer()`. */
   tick(now: number): IntroducerAction[] {
     const out: IntroducerAction[] = [];
-    this.count.expired += this.registry.expire(now, REGISTRATION_EXPIRY_MS).length;
+    for (const name of this.registry.expire(now, REGISTRATION_EXPIRY_MS)) {
+      this.count.expired++;
+      this.emit({ type: "expired", name });
+    }
     this.limiter.prune(now);
     for (const p of this.pending.values()) {
       if (p.nextSendAt > now) continue;
@@ -203,12 +220,13 @@ export class IntroducerCore {
         "NAME_MISMATCH",
         `this key is configured as "${peer.name}" on this introducer, not "${msg.name}"`,
       );
-    this.registry.record(peer, from, now);
+    const changed = this.registry.record(peer, from, now);
     peer.lan = msg.lanCandidates;
     peer.tcpLocalPort = msg.tcpLocalPort;
     if (msg.rttMs !== undefined) peer.rttMs = msg.rttMs;
     this.count.registrations++;
     const observed = peer[from.transport]!.observed;
+    this.emit({ type: "registered", name: peer.name, transport: from.transport, observed, changed });
     return [
       this.seal(peer, from, {
         type: "registered",
@@ -239,6 +257,12 @@ export class IntroducerCore {
       existing.requesterRoute = from;
       existing.requesterTxid = msg.txid;
       return existing.phase === "awaitRequester" ? this.sendIntroduction(existing, now) : [];
+    }
+    if (this.pending.forPair(target, peer)) {
+      // B asked for A while A asks for B: one introduction serves both. A already has (or will
+      // get) an INTRODUCTION about B as its target, which its client takes as the answer.
+      this.count.introductionsMerged++;
+      return [];
     }
     if (!this.pending.hasRoomFor(peer))
       return no("BUSY", "too many introductions in progress; try again in a few seconds");
@@ -275,8 +299,10 @@ export class IntroducerCore {
     if (p?.phase === "awaitRequester" && peer === p.requester) {
       this.pending.delete(p);
       // A requester that refuses its own answer found a key other than the one it pinned.
-      if (msg.accepted) this.count.introductionsCompleted++;
-      else this.count.introductionsDeclined++;
+      if (msg.accepted) {
+        this.count.introductionsCompleted++;
+        this.emit({ type: "introduced", requester: p.requester.name, target: p.target.name });
+      } else this.count.introductionsDeclined++;
       return [];
     }
     this.count.staleAcks++; // a duplicate, or for an introduction already finished
@@ -328,6 +354,7 @@ export class IntroducerCore {
     reason: string,
   ): IntroducerAction[] {
     this.count.refused++;
+    this.emit({ type: "refused", name: peer.name, code, reason });
     return [this.seal(peer, to, { type: "refused", txid, code, reason })];
   }
 

@@ -4,7 +4,7 @@
  */
 import { StaticBox } from "../crypto/box.js";
 import { ReplayWindow } from "../crypto/replay.js";
-import { type Endpoint, normalizeIp } from "../util/addr.js";
+import { type Endpoint, normalizeIp, sameEndpoint } from "../util/addr.js";
 import { P2pError } from "../util/errors.js";
 import type { Candidate } from "../wire/candidate.js";
 
@@ -93,13 +93,16 @@ export class PeerRegistry {
     return p.udp !== undefined || p.tcp !== undefined;
   }
 
-  record(p: PeerEntry, from: Source, now: number): void {
+  /** Records a registration; true when it is new for this transport or its endpoint moved. */
+  record(p: PeerEntry, from: Source, now: number): boolean {
     const reg: TransportRegistration = {
       observed: { host: normalizeIp(from.endpoint.host), port: from.endpoint.port },
       lastSeen: now,
     };
     if (from.transport === "tcp") reg.connId = from.connId;
+    const changed = !sameEndpoint(p[from.transport]?.observed, reg.observed);
     p[from.transport] = reg;
+    return changed;
   }
 
   /** Candidates other peers should try for `p`, as of now. */

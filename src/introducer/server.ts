@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIP, type Server, type Socket } from "node:net";
-import { type Endpoint, normalizeIp } from "../util/addr.js";
+import { type Endpoint, formatEndpoint, normalizeIp } from "../util/addr.js";
 import { systemClock } from "../util/clock.js";
 import { P2pError } from "../util/errors.js";
 import { MAX_PACKET_LEN } from "../wire/introducer.js";
@@ -15,7 +15,13 @@ import {
   MAX_TICK_INTERVAL_MS,
   TCP_IDLE_TIMEOUT_MS,
 } from "./constants.js";
-import { type IntroducerAction, IntroducerCore, type IntroducerStats, type Source } from "./core.js";
+import {
+  type IntroducerAction,
+  IntroducerCore,
+  type IntroducerEvent,
+  type IntroducerStats,
+  type Source,
+} from "./core.js";
 import { FrameDecoder, frame } from "./tcp-frames.js";
 
 export interface IntroducerLogger {
@@ -50,6 +56,7 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
     privateKey: opts.privateKey,
     peers: opts.peers,
     wallClockMs: Date.now(),
+    onEvent: (e) => logEvent(log, e),
   });
   const extra = {
     tcpAccepted: 0,
@@ -92,12 +99,23 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
     }
   };
 
+  /** Keeps one timer armed for the core's next deadline (at most MAX_TICK_INTERVAL_MS away). */
+  let timerAt = Number.POSITIVE_INFINITY;
   const schedule = () => {
     if (closed) return;
-    if (timer) clearTimeout(timer);
     const now = clock.now();
     const next = Math.min(core.nextTimer() ?? Number.POSITIVE_INFINITY, now + MAX_TICK_INTERVAL_MS);
-    timer = setTimeout(() => guarded("tick", () => core.tick(clock.now())), Math.max(0, next - now));
+    if (timer && next >= timerAt) return; // the armed timer fires first anyway
+    if (timer) clearTimeout(timer);
+    timerAt = next;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        timerAt = Number.POSITIVE_INFINITY;
+        guarded("tick", () => core.tick(clock.now()));
+      },
+      Math.max(0, next - now),
+    );
     timer.unref();
   };
 
@@ -168,6 +186,26 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
       ]);
     },
   };
+}
+
+function logEvent(log: IntroducerLogger, e: IntroducerEvent): void {
+  switch (e.type) {
+    case "registered": {
+      const fields = { peer: e.name, transport: e.transport, observed: formatEndpoint(e.observed) };
+      if (e.changed) log.info(fields, "peer registered");
+      else log.debug(fields, "peer refreshed");
+      break;
+    }
+    case "expired":
+      log.info({ peer: e.name }, "peer registration expired");
+      break;
+    case "refused":
+      log.info({ peer: e.name, code: e.code, reason: e.reason }, "request refused");
+      break;
+    case "introduced":
+      log.info({ requester: e.requester, target: e.target }, "peers introduced");
+      break;
+  }
 }
 
 /** Binds UDP and TCP on one port; with port 0, retries until a port is free for both. */

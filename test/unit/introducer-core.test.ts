@@ -6,7 +6,7 @@ import {
   RATE_BUCKET_CAPACITY,
   REGISTRATION_EXPIRY_MS,
 } from "../../src/introducer/constants.js";
-import { IntroducerCore, type Source } from "../../src/introducer/core.js";
+import { IntroducerCore, type IntroducerEvent, type Source } from "../../src/introducer/core.js";
 import { IntroducerPacketType } from "../../src/wire/introducer.js";
 import { hostCandidate, introducerKeys, keys, makeCore, SimNet } from "./introducer-fixtures.js";
 
@@ -187,6 +187,55 @@ describe("IntroducerCore introductions", () => {
     expect(Math.abs(j.out.startAt - o.out.startAt)).toBeLessThanOrEqual(1);
     expect(net.core.counters().introductionRepeats).toBeGreaterThanOrEqual(1);
     expect(net.eventsOf("bob", "introduction")).toHaveLength(1);
+  });
+
+  it("serves crossing requests (both ask at once) with one introduction", () => {
+    const net = twoPeers({ joeLatency: 10, bobLatency: 40 });
+    net.runFor(20_000);
+    net.introduce("joe", "bob");
+    net.introduce("bob", "joe");
+    net.runFor(10_000);
+    const [j] = net.eventsOf("joe", "introduction");
+    const [o] = net.eventsOf("bob", "introduction");
+    if (j?.out.type !== "introduction" || o?.out.type !== "introduction") throw new Error("no introduction");
+    expect(net.eventsOf("joe", "introduction")).toHaveLength(1);
+    expect(net.eventsOf("bob", "introduction")).toHaveLength(1);
+    expect(j.out.introId).toBe(o.out.introId);
+    expect(Math.abs(j.out.startAt - o.out.startAt)).toBeLessThanOrEqual(1);
+    expect([...net.eventsOf("joe", "refused"), ...net.eventsOf("bob", "refused")]).toEqual([]);
+    expect(net.core.counters()).toMatchObject({ introductionsStarted: 1, introductionsMerged: 1 });
+  });
+
+  it("reports registrations, refusals, introductions and expiries as events for the log", () => {
+    const events: IntroducerEvent[] = [];
+    const core = new IntroducerCore({
+      privateKey: introducerKeys.privateKey,
+      peers: (["joe", "bob"] as const).map((name) => ({ name, publicKey: keys[name].publicKey })),
+      wallClockMs: 0,
+      onEvent: (e) => events.push(e),
+    });
+    const net = new SimNet(core);
+    net.add({ name: "joe", publicEndpoint: JOE_PUBLIC, latencyMs: 5 });
+    net.add({ name: "bob", publicEndpoint: BOB_PUBLIC, latencyMs: 5 });
+    net.start("joe");
+    net.start("bob");
+    net.runFor(1000);
+    net.introduce("joe", "bob");
+    net.introduce("joe", "dave");
+    net.runFor(20_000);
+    net.node("bob").cut = true;
+    net.runFor(REGISTRATION_EXPIRY_MS + 1000);
+    const summary = events
+      .filter((e) => e.type !== "registered" || e.changed)
+      .map((e) => ("name" in e ? `${e.type} ${e.name}` : `${e.type} ${e.requester}->${e.target}`));
+    expect(summary).toEqual([
+      "registered joe",
+      "registered bob",
+      "refused joe",
+      "introduced joe->bob",
+      "expired bob",
+    ]);
+    expect(events.filter((e) => e.type === "registered" && !e.changed).length).toBeGreaterThan(0);
   });
 
   it("refuses unknown and unregistered peers, and introductions to oneself", () => {
