@@ -57,11 +57,21 @@ function parseV6(text: string): Uint8Array {
   return out;
 }
 
+/** Canonical text (RFC 5952 for IPv6: lower case, longest run of 2+ zero groups as "::"). */
 export function formatIp(ip: IpAddr): string {
   if (ip.family === 4) return Array.from(ip.bytes).join(".");
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((ip.bytes[i] << 8) | ip.bytes[i + 1]).toString(16));
-  return groups.join(":");
+  let runStart = -1;
+  let runLength = 1; // a single zero group is not shortened
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > runLength) [runStart, runLength] = [i, j - i];
+    i = Math.max(j, i + 1);
+  }
+  if (runStart < 0) return groups.join(":");
+  return `${groups.slice(0, runStart).join(":")}::${groups.slice(runStart + runLength).join(":")}`;
 }
 
 /** Parses `addr/prefix`; a block with host bits set is an error (it is usually a typo). */

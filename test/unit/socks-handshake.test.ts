@@ -36,7 +36,7 @@ describe("SocksHandshake (no auth)", () => {
 
   it("CONNECT to IPv6, domain, and a domain holding an IP literal", () => {
     const v6 = bytes(5, 1, 0, 4, ...new Array(15).fill(0), 1, 0, 80);
-    expect(run(new SocksHandshake(), GREET_NOAUTH, v6)[1]).toEqual(["connect", "[0:0:0:0:0:0:0:1]:80", []]);
+    expect(run(new SocksHandshake(), GREET_NOAUTH, v6)[1]).toEqual(["connect", "[::1]:80", []]);
     expect(run(new SocksHandshake(), GREET_NOAUTH, connectName("example.lan", 443))[1]).toEqual([
       "connect",
       "example.lan:443",
