@@ -14,6 +14,8 @@ export type MappingGuess = "endpoint-independent" | "endpoint-dependent" | "unkn
 export interface NatObservations {
   /** Our public endpoint as the introducer saw it, if the daemon passed it. */
   ourSrflx?: Endpoint;
+  /** Our NAT's mapping as learned before (an earlier path, netcheck); used when this attempt saw nothing. */
+  knownOurs?: MappingGuess;
   /** The peer's public endpoints as the introducer saw them. */
   peerSrflx: Endpoint[];
   /** Source endpoints of ours that the peer reported in PONGs on non-LAN paths. */
@@ -55,9 +57,15 @@ export function describeNat(o: NatObservations): NatHint {
 
 function guessOurs(o: NatObservations, lines: string[]): MappingGuess {
   const srflx = o.ourSrflx;
-  if (!srflx) return "unknown";
-  const sameHost = o.observedSelf.filter((e) => normalizeIp(e.host) === normalizeIp(srflx.host));
-  if (sameHost.length === 0) return "unknown";
+  const sameHost = srflx ? o.observedSelf.filter((e) => normalizeIp(e.host) === normalizeIp(srflx.host)) : [];
+  if (!srflx || sameHost.length === 0) {
+    if (o.knownOurs === "endpoint-dependent")
+      lines.push(
+        "Our NAT is known (from an earlier path) to map each destination to its own port (a symmetric " +
+          "NAT), so the peer's NAT must accept packets from ports it has not sent to.",
+      );
+    return o.knownOurs ?? "unknown";
+  }
   const moved = sameHost.find((e) => e.port !== srflx.port);
   if (!moved) return "endpoint-independent";
   lines.push(

@@ -19,7 +19,7 @@ import type { Millis } from "../util/clock.js";
 import type { Candidate, CandidateKind } from "../wire/candidate.js";
 import * as K from "./constants.js";
 import { type DiscoChannel, txidKey } from "./disco-channel.js";
-import { describeNat, type NatHint } from "./nat-hint.js";
+import { describeNat, type MappingGuess, type NatHint } from "./nat-hint.js";
 
 export interface PunchOptions {
   /** TTL of the primer; 0 sends no primer. */
@@ -27,6 +27,8 @@ export interface PunchOptions {
   budgetMs?: number;
   /** Our public endpoint as the introducer saw it: lets the result say whether our NAT is symmetric. */
   ourSrflx?: Endpoint;
+  /** What an earlier path or netcheck learned about our NAT; named in a failure that saw nothing. */
+  ourMapping?: MappingGuess;
   firstIntervalMs?: number;
   backoff?: number;
   maxIntervalMs?: number;
@@ -98,7 +100,8 @@ export class UdpPuncher {
   readonly counters = { unknownPongs: 0, ignoredAfterResult: 0, prflxRefused: 0, pongsSent: 0 };
   private readonly probes: Probe[] = [];
   private readonly outstanding = new Map<string, { probe: Probe; sentAt: Millis }>();
-  private readonly o: Required<Omit<PunchOptions, "ourSrflx">> & { ourSrflx?: Endpoint };
+  private readonly o: Required<Omit<PunchOptions, "ourSrflx" | "ourMapping">> &
+    Pick<PunchOptions, "ourSrflx" | "ourMapping">;
   private deadline = Number.POSITIVE_INFINITY;
   private chooseBy = Number.POSITIVE_INFINITY;
   private chosen: Probe | undefined;
@@ -114,6 +117,7 @@ export class UdpPuncher {
       primerTtl: options.primerTtl ?? K.PRIMER_TTL,
       budgetMs: options.budgetMs ?? K.PUNCH_BUDGET_MS,
       ourSrflx: options.ourSrflx,
+      ourMapping: options.ourMapping,
       firstIntervalMs: options.firstIntervalMs ?? K.PUNCH_FIRST_INTERVAL_MS,
       backoff: options.backoff ?? K.PUNCH_BACKOFF,
       maxIntervalMs: options.maxIntervalMs ?? K.PUNCH_MAX_INTERVAL_MS,
@@ -310,6 +314,7 @@ export class UdpPuncher {
     const wan = this.probes.filter((p) => p.kind !== "host");
     return describeNat({
       ourSrflx: this.o.ourSrflx,
+      knownOurs: this.o.ourMapping,
       peerSrflx: this.probes.filter((p) => p.kind === "srflx").map((p) => p.endpoint),
       observedSelf: wan.flatMap((p) => (p.observedSelf ? [p.observedSelf] : [])),
       pingSources: this.pingSources,

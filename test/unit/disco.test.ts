@@ -54,6 +54,14 @@ describe("sealed disco packets", () => {
     expect(openDisco(ba, pkt)).toEqual({ type: "pong", txid, observed: { host: "192.0.2.1", port: 9 } });
   });
 
+  it("has the sizes PROTOCOL.md states: ping 69, pong 76 (IPv4) or 88 (IPv6) bytes", () => {
+    const { ab } = boxes();
+    const pong = (host: string) => sealDisco(ab, a.publicKey, { type: "pong", txid, observed: { host, port: 1 } });
+    expect(sealDisco(ab, a.publicKey, { type: "ping", txid, padding: 0 }).length).toBe(69);
+    expect(pong("192.0.2.1").length).toBe(76);
+    expect(pong("2001:db8::1").length).toBe(88);
+  });
+
   it("pads a ping to the requested datagram size and reports the padding", () => {
     const { ab, ba } = boxes();
     const plain = sealDisco(ab, a.publicKey, { type: "ping", txid, padding: 0 });
