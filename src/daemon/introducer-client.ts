@@ -198,6 +198,17 @@ export class IntroducerClient {
 
   /** Asks the introducer to introduce us to `peerName`; a request already running is not repeated. */
   introduce(peerName: string, now: number): IntroducerClientOutput[] {
+    const nameBytes = Buffer.byteLength(peerName);
+    if (nameBytes === 0 || nameBytes > MAX_NAME_BYTES)
+      return [
+        {
+          type: "refused",
+          request: "introduce",
+          peerName,
+          code: "PEER_UNKNOWN",
+          reason: "not a valid peer name",
+        },
+      ];
     if (this.introduces.has(peerName)) return [];
     const p: PendingIntroduce = { peerName, txid: this.nextTxid(), sends: 0, nextAt: now };
     this.introduces.set(peerName, p);

@@ -22,6 +22,11 @@ export const IntroducerPacketType = {
 } as const;
 export type IntroducerPacketType = (typeof IntroducerPacketType)[keyof typeof IntroducerPacketType];
 
+/** True for the first byte of an introducer packet: how a daemon's UDP socket routes them. */
+export function isIntroducerPacketType(firstByte: number): boolean {
+  return firstByte >= 0x01 && firstByte <= 0x0f;
+}
+
 export const KEY_LEN = 32;
 export const HEADER_LEN = 1 + KEY_LEN;
 /** The smallest packet that can possibly authenticate: header plus an empty sealed plaintext. */
@@ -259,7 +264,7 @@ export interface IntroducerPacketHeader {
 export function parseIntroducerPacket(packet: Buffer): IntroducerPacketHeader | null {
   if (packet.length < MIN_PACKET_LEN || packet.length > MAX_PACKET_LEN) return null;
   const type = packet[0];
-  if (type < 0x01 || type > 0x0f) return null;
+  if (!isIntroducerPacketType(type)) return null;
   return {
     type,
     senderKey: packet.subarray(1, HEADER_LEN),

@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { generateKeyPair } from "../../src/crypto/primitives.js";
 import { IntroducerClient } from "../../src/daemon/introducer-client.js";
 import {
+  MAX_PENDING_PER_REQUESTER,
   MAX_TRACKED_SOURCES,
   RATE_BUCKET_CAPACITY,
   REGISTRATION_EXPIRY_MS,
@@ -80,6 +82,11 @@ describe("IntroducerCore registration", () => {
       },
     ]);
     expect(net.core.stats(net.now).registered).toEqual([]);
+    // A refused client asks again only after a long pause (the config may get fixed meanwhile).
+    net.runFor(2 * 60_000);
+    const refusedAt = net.coreSent.map((a) => a.at);
+    expect(refusedAt.length).toBeGreaterThanOrEqual(2);
+    expect(refusedAt[1] - refusedAt[0]).toBeGreaterThanOrEqual(60_000);
   });
 
   it("forgets peers that stop refreshing, and keeps those that refresh", () => {
@@ -304,6 +311,48 @@ describe("IntroducerCore introductions", () => {
         peerName: "bob",
         code: "PEER_UNREACHABLE",
         reason: "bob did not answer the introduction",
+      },
+    ]);
+  });
+
+  it("refuses with BUSY once a requester has too many introductions in progress", () => {
+    const crowd = Array.from({ length: MAX_PENDING_PER_REQUESTER + 1 }, (_, i) => ({
+      name: `p${i}`,
+      ...generateKeyPair(),
+    }));
+    const core = new IntroducerCore({
+      privateKey: introducerKeys.privateKey,
+      peers: [{ name: "joe", publicKey: keys.joe.publicKey }, ...crowd],
+      wallClockMs: 0,
+    });
+    const clientOf = (name: string, privateKey: Buffer) =>
+      new IntroducerClient({
+        name,
+        privateKey,
+        introducerPublicKey: introducerKeys.publicKey,
+        lanCandidates: [],
+        accepts: () => null,
+        wallClockMs: 0,
+      });
+    crowd.forEach((p, i) => {
+      const [reg] = clientOf(p.name, p.privateKey).start(0);
+      if (reg.type !== "send") throw new Error("expected a packet");
+      core.handle(reg.packet, udpFrom({ host: `192.0.2.${i + 1}`, port: 1000 }), 0);
+    });
+    const joe = clientOf("joe", keys.joe.privateKey);
+    const answers = (outs: ReturnType<IntroducerClient["start"]>, now: number) =>
+      outs.flatMap((o) => (o.type === "send" ? core.handle(o.packet, udpFrom(), now) : []));
+    for (const a of answers(joe.start(0), 0)) joe.handle(a.packet, 0);
+    const toTargets = crowd.slice(0, -1).flatMap((p, i) => answers(joe.introduce(p.name, i), i));
+    expect(toTargets).toHaveLength(MAX_PENDING_PER_REQUESTER); // one INTRODUCTION to each target
+    const [last] = answers(joe.introduce(crowd.at(-1)!.name, 100), 100);
+    expect(joe.handle(last.packet, 101)).toEqual([
+      {
+        type: "refused",
+        request: "introduce",
+        peerName: crowd.at(-1)!.name,
+        code: "BUSY",
+        reason: "too many introductions in progress; try again in a few seconds",
       },
     ]);
   });
