@@ -133,7 +133,7 @@ export class Lab {
   /** The NAT box of a side (natA for both sides when sameNat), e.g. to run `conntrack -L`. */
   natBox(side: Side): LabHost {
     const role = side === "a" || this.sameNat ? "na" : "nb";
-    return new LabHost(this.ns(role), this.natPublicIp(side), this.tracker);
+    return new LabHost(this.ns(role), this.plan.natWanIps[side], this.tracker);
   }
 
   /** Forget every mapping of a side's NAT, as a NAT reboot would. */

@@ -194,19 +194,34 @@ export async function udpExchange(
 const TCP_CONNECT = `
 const net = require("node:net");
 const o = JSON.parse(process.argv[1]);
+const done = (r) => { process.stdout.write(JSON.stringify(r)); process.exit(0); };
 let data = "";
-const c = net.connect({ host: o.host, port: o.port, timeout: o.timeoutMs });
+const c = net.connect({ host: o.host, port: o.port, localPort: o.localPort, timeout: o.timeoutMs });
+c.on("connect", () => { if (o.untilConnected) done({ connected: c.remoteAddress + ":" + c.remotePort }); });
 c.setEncoding("utf8").on("data", (d) => (data += d));
-c.on("end", () => { process.stdout.write(JSON.stringify({ reply: data })); process.exit(0); });
-c.on("timeout", () => { process.stdout.write(JSON.stringify({ error: "TIMEOUT" })); process.exit(0); });
-c.on("error", (e) => { process.stdout.write(JSON.stringify({ error: e.code })); process.exit(0); });
+c.on("end", () => done({ reply: data }));
+c.on("timeout", () => done({ error: "TIMEOUT" }));
+c.on("error", (e) => done({ error: e.code }));
 `;
 
-/** Connects to an agent's TCP port; `reply` is the address the agent saw us at. */
+export interface TcpConnectResult {
+  /** What the server sent before closing (an agent sends the address it saw us at). */
+  reply?: string;
+  /** With untilConnected: the remote address once the handshake completed. */
+  connected?: string;
+  /** e.g. ECONNREFUSED (RST), TIMEOUT */
+  error?: string;
+}
+
+/**
+ * Connects to `to` from an optional fixed `localPort`. By default reads until the server closes;
+ * with `untilConnected` it returns as soon as the handshake completes (e.g. simultaneous open,
+ * where both ends are connectors).
+ */
 export async function tcpConnect(
   host: LabHost,
-  to: { host: string; port: number; timeoutMs?: number },
-): Promise<{ reply?: string; error?: string }> {
+  to: { host: string; port: number; localPort?: number; untilConnected?: boolean; timeoutMs?: number },
+): Promise<TcpConnectResult> {
   const args = { ...to, timeoutMs: to.timeoutMs ?? 3000 };
   const res = await host.execChecked([process.execPath, "-e", TCP_CONNECT, JSON.stringify(args)]);
   return JSON.parse(res.stdout);

@@ -3,7 +3,7 @@
  * short-TTL primer avoids. These are the behaviours p2ptun's UDP punch is designed around.
  */
 import { afterAll, expect, it } from "vitest";
-import { Agent, describeNatlab, listNamespaces, udpExchange, useLab, waitUntil } from "./lab.js";
+import { Agent, describeNatlab, listNamespaces, tcpConnect, udpExchange, useLab, waitUntil } from "./lab.js";
 
 afterAll(() => {
   expect(listNamespaces().filter((n) => n.startsWith(`p2p${process.pid}x`))).toEqual([]);
@@ -88,5 +88,35 @@ describeNatlab("natlab: between two eim NATs", () => {
       hostA.stop();
       hostB.stop();
     }
+  });
+
+  it("answers an early TCP SYN with a RST from natB itself, which also clears A's conntrack entry", async () => {
+    const { lab } = ctx;
+    const natB = lab.natPublicIp("b");
+    const r = await tcpConnect(lab.a, { host: natB, port: 44102, localPort: 44101, untilConnected: true });
+    expect(r).toEqual({ error: "ECONNREFUSED" });
+    // Conntrack kills an unassured TCP entry on RST: no leftover that could cause a remap, but the
+    // connect is over, so simultaneous open through this NAT needs the SYNs to cross in flight.
+    expect(await lab.conntrackEntries("a", ["-p", "tcp", "--sport", "44101"])).toEqual([]);
+    expect(await lab.conntrackEntries("b", ["-p", "tcp", "--dport", "44102"])).toEqual([]);
+  });
+});
+
+describeNatlab("natlab: TCP simultaneous open between two eim-drop NATs", () => {
+  const ctx = useLab({ a: { nat: "eim-drop" }, b: { nat: "eim-drop" } });
+
+  it("connects when A's SYN was silently dropped at natB before B's SYN crossed natA", async () => {
+    const { lab } = ctx;
+    const [natA, natB] = [lab.natPublicIp("a"), lab.natPublicIp("b")];
+    const opts = { untilConnected: true, timeoutMs: 5000 };
+    const fromA = tcpConnect(lab.a, { host: natB, port: 44002, localPort: 44001, ...opts });
+    // A's SYN opened natA (A is now in SYN_SENT); natB dropped it without answering.
+    await waitUntil(
+      async () => (await lab.natCounters("b")).unsolicitedDropped.packets > 0,
+      "A's SYN dropped",
+    );
+    const fromB = tcpConnect(lab.b, { host: natA, port: 44001, localPort: 44002, ...opts });
+    expect(await fromB).toEqual({ connected: `${natA}:44001` });
+    expect(await fromA).toEqual({ connected: `${natB}:44002` });
   });
 });

@@ -78,6 +78,8 @@ export interface LabPlan {
   namespaces: NsConfig[];
   hostIps: { a: string; b: string };
   natPublicIps: { a: string; b: string };
+  /** The NAT boxes' own WAN addresses (for sameNat both are natA's). */
+  natWanIps: { a: string; b: string };
 }
 
 const ROUTER_SYSCTLS = { "net.ipv4.ip_forward": 1 };
@@ -111,11 +113,13 @@ export function planLab(a: SideOpts, b: SideOpts | undefined, sameNat: boolean):
   ];
   let hostB: string;
   let natB: string;
+  let wanB: string;
   if (sameNat) {
     veths.push({ a: { role: "na", ifname: "hb" }, b: { role: "hb", ifname: "nat" } });
     namespaces.push(hostConfig("hb", A.lan.hosts[1], A));
     hostB = A.lan.hosts[1];
     natB = A.natWan;
+    wanB = A.natWan;
   } else {
     if (!b) throw new Error("Lab: side b options are required unless sameNat is set");
     const B = sideAddrs("b", b.nat);
@@ -132,6 +136,7 @@ export function planLab(a: SideOpts, b: SideOpts | undefined, sameNat: boolean):
     );
     hostB = B.lan.hosts[0];
     natB = b.nat === "public" ? hostB : B.natWan;
+    wanB = B.natWan;
   }
   const ifnames = veths.flatMap((v) => [v.a, v.b]).filter((e) => e.role === "c");
   namespaces.push({
@@ -145,6 +150,7 @@ export function planLab(a: SideOpts, b: SideOpts | undefined, sameNat: boolean):
     namespaces,
     hostIps: { a: A.lan.hosts[0], b: hostB },
     natPublicIps: { a: a.nat === "public" ? A.lan.hosts[0] : A.natWan, b: natB },
+    natWanIps: { a: A.natWan, b: wanB },
   };
 }
 
