@@ -48,12 +48,17 @@ interface Outstanding {
 
 export class PathMonitor {
   readonly stats: PathStats;
-  lost = false;
+  private dead = false;
   private readonly o: Required<Omit<PathMonitorOptions, "initialRttMs">>;
   private readonly outstanding = new Map<string, Outstanding>();
   private lastKeepaliveAt: Millis = Number.NEGATIVE_INFINITY;
   private keepaliveOut = false;
   private lastReportedPeer: Endpoint;
+
+  /** True once the path was declared lost; the monitor is inert from then on. */
+  get lost(): boolean {
+    return this.dead;
+  }
 
   constructor(
     private readonly disco: DiscoChannel,
@@ -161,7 +166,7 @@ export class PathMonitor {
       if (this.stats.lastHeardAt > s.sentAt) continue;
       this.stats.misses++;
       if (this.stats.misses >= this.o.lostAfterMisses) {
-        this.lost = true;
+        this.dead = true;
         this.outstanding.clear();
         out.push({ type: "lost", misses: this.stats.misses, lastHeardAt: this.stats.lastHeardAt });
         break;

@@ -96,7 +96,7 @@ interface Probe {
 const KIND_RANK: Record<CandidateKind, number> = { host: 0, srflx: 1, prflx: 2, tcp: 3 };
 
 export class UdpPuncher {
-  state: PunchState = "waiting";
+  private phase: PunchState = "waiting";
   readonly counters = { unknownPongs: 0, ignoredAfterResult: 0, prflxRefused: 0, pongsSent: 0 };
   private readonly probes: Probe[] = [];
   private readonly outstanding = new Map<string, { probe: Probe; sentAt: Millis }>();
@@ -133,6 +133,10 @@ export class UdpPuncher {
     }
   }
 
+  get state(): PunchState {
+    return this.phase;
+  }
+
   get done(): boolean {
     return this.state === "connected" || this.state === "failed";
   }
@@ -156,7 +160,7 @@ export class UdpPuncher {
     if (this.done) return [];
     if (now >= this.deadline) return [this.fail("PUNCH_TIMEOUT", this.timeoutReason())];
     if (this.state === "choosing" && now >= this.chooseBy) return [this.connect(this.chosen!)];
-    if (this.state === "waiting" && now >= this.startAt) this.state = "probing";
+    if (this.state === "waiting" && now >= this.startAt) this.phase = "probing";
     return this.sendDue(now);
   }
 
@@ -229,7 +233,7 @@ export class UdpPuncher {
     if (this.state === "choosing") return [];
     const hostPending = this.probes.some((q) => q.kind === "host" && this.mayPing(q));
     if (!hostPending) return [this.connect(p)];
-    this.state = "choosing";
+    this.phase = "choosing";
     this.chosen = p;
     this.chooseBy = now + this.o.hostPreferWindowMs;
     return [];
@@ -239,8 +243,6 @@ export class UdpPuncher {
     const out: PunchSend[] = [];
     for (const p of this.probes) {
       if (!this.mayPing(p) || p.nextAt > now) continue;
-      // While choosing, only LAN candidates still matter.
-      if (this.state === "choosing" && p.kind !== "host") continue;
       out.push(this.ping(p, now));
       p.nextAt = now + p.interval;
       p.interval = Math.min(p.interval * this.o.backoff, this.o.maxIntervalMs);
@@ -255,6 +257,7 @@ export class UdpPuncher {
     return { type: "send", to: p.endpoint, packet };
   }
 
+  /** Within its ping budget; while choosing, only LAN candidates still matter. */
   private mayPing(p: Probe): boolean {
     return p.sent < this.o.maxPingsPerCandidate && (this.state !== "choosing" || p.kind === "host");
   }
@@ -287,7 +290,7 @@ export class UdpPuncher {
   }
 
   private connect(p: Probe): PunchConnected {
-    this.state = "connected";
+    this.phase = "connected";
     this.outstanding.clear();
     return {
       type: "connected",
@@ -300,7 +303,7 @@ export class UdpPuncher {
   }
 
   private fail(code: PunchFailed["code"], reason: string): PunchFailed {
-    this.state = "failed";
+    this.phase = "failed";
     this.outstanding.clear();
     return { type: "failed", code, reason, tried: this.report(), natHint: this.natHint() };
   }
