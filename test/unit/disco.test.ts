@@ -56,7 +56,8 @@ describe("sealed disco packets", () => {
 
   it("has the sizes PROTOCOL.md states: ping 69, pong 76 (IPv4) or 88 (IPv6) bytes", () => {
     const { ab } = boxes();
-    const pong = (host: string) => sealDisco(ab, a.publicKey, { type: "pong", txid, observed: { host, port: 1 } });
+    const pong = (host: string) =>
+      sealDisco(ab, a.publicKey, { type: "pong", txid, observed: { host, port: 1 } });
     expect(sealDisco(ab, a.publicKey, { type: "ping", txid, padding: 0 }).length).toBe(69);
     expect(pong("192.0.2.1").length).toBe(76);
     expect(pong("2001:db8::1").length).toBe(88);
