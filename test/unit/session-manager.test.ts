@@ -66,6 +66,14 @@ describe("SessionManager: handshake and data", () => {
     expect(delivered(b)).toContain("after expiry");
   });
 
+  it("send() without a known endpoint or to an unpinned peer is dropped and counted", () => {
+    const { a, b } = pair();
+    expect(a.mgr.send(b.id, Buffer.from("x"), 0)).toEqual([]);
+    expect(a.mgr.send(generateKeyPair().publicKey, Buffer.from("x"), 0)).toEqual([]);
+    expect(a.mgr.counters.noSession).toBe(2);
+    expect(a.mgr.nextTimer()).toBeUndefined();
+  });
+
   it("refuses connect() to a peer that is not pinned", () => {
     const { a } = pair();
     expect(() => a.mgr.connect(generateKeyPair().publicKey, B_ADDR, 0)).toThrow(SessionError);

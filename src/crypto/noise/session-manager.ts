@@ -17,7 +17,6 @@
 import { randomBytes } from "node:crypto";
 import type { Endpoint } from "../../util/addr.js";
 import { sameEndpoint } from "../../util/addr.js";
-import { P2pError } from "../../util/errors.js";
 import {
   DATA_HEADER_LEN,
   DATA_TAG_LEN,
@@ -39,35 +38,19 @@ import {
   createResponse,
   type TransportKeys,
 } from "./session-handshake.js";
+import {
+  type PeerKey,
+  SESSION_COUNTERS,
+  type SessionAction,
+  type SessionCounter,
+  SessionError,
+  type SessionManagerOptions,
+} from "./session-types.js";
 import { Tai64nSource } from "./tai64n.js";
 import { TokenBucket } from "./token-bucket.js";
 
-export type SessionAction =
-  | { type: "send"; peer: string; to: Endpoint; packet: Buffer }
-  /** Decrypted transport plaintext (never empty: empty DATA is the session's own keepalive). */
-  | { type: "deliver"; peer: string; from: Endpoint; payload: Buffer }
-  /** New keys are usable for sending: the first time and after every rekey. */
-  | { type: "established"; peer: string; endpoint: Endpoint }
-  /** An authenticated packet came from a new address; the peer's endpoint moved there. */
-  | { type: "roamed"; peer: string; endpoint: Endpoint }
-  /** A handshake went unanswered for `handshakeGiveUpMs`; queued payloads were dropped. */
-  | { type: "handshakeFailed"; peer: string };
-
-/** A peer given as raw 32-byte public key or as its base64 text. */
-export type PeerKey = Buffer | string;
-
-export interface SessionManagerOptions {
-  privateKey: Buffer;
-  peers: Buffer[];
-  now: number;
-  timings?: Partial<SessionTimings>;
-  /** Uniform in [0, 1), for retransmission jitter. */
-  random?: () => number;
-  /** Wall-clock Unix milliseconds for INIT timestamps (they must grow across restarts). */
-  wallClockMs?: () => number;
-}
-
-export class SessionError extends P2pError {}
+export type { PeerKey, SessionAction, SessionCounter, SessionManagerOptions } from "./session-types.js";
+export { SessionError } from "./session-types.js";
 
 /** A peer key must be 32 bytes and not a low-order point (the handshake's DH would fail on it). */
 function checkPeerKey(local: KeyPair, id: string, key: Buffer): void {
@@ -81,24 +64,6 @@ function checkPeerKey(local: KeyPair, id: string, key: Buffer): void {
   }
   if (!ok) throw new SessionError("BAD_PEER_KEY", `peer key ${id} is not a usable X25519 public key`);
 }
-
-const COUNTER_NAMES = [
-  "malformed", // wrong length or unknown type
-  "unknownKey", // INIT from a static key that is not pinned
-  "unknownIndex", // RESPONSE or DATA for an index we do not have (any more)
-  "decryptFail", // failed authentication
-  "replay", // DATA counter already seen or older than the window
-  "initReplay", // INIT timestamp not newer than the greatest seen from that peer
-  "initFlood", // INIT too soon after the previous one from that peer
-  "initRateLimited", // INIT over the global budget, dropped before any DH work
-  "expired", // DATA on keys older than rejectAfterMs
-  "staleKey", // DATA on previous keys after the grace period
-  "simultaneousIgnored", // INIT ignored because our own crossing INIT wins the tie-break
-  "queueDropped", // payloads dropped: queue full, handshake failed, or peer removed
-  "handshakeFailed", // handshakes abandoned
-  "noSession", // send() to a peer that is not pinned
-] as const;
-export type SessionCounter = (typeof COUNTER_NAMES)[number];
 
 const EMPTY = Buffer.alloc(0);
 const peerId = (key: PeerKey): string => (typeof key === "string" ? key : key.toString("base64"));
@@ -128,7 +93,7 @@ export class SessionManager {
     this.wallClockMs = opts.wallClockMs ?? Date.now;
     this.now = opts.now;
     this.initBudget = new TokenBucket(this.timings.initsPerSecond, this.timings.initBurst, opts.now);
-    this.counters = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<SessionCounter, number>;
+    this.counters = Object.fromEntries(SESSION_COUNTERS.map((n) => [n, 0])) as Record<SessionCounter, number>;
     this.setPeers(opts.peers);
   }
 
@@ -176,12 +141,9 @@ export class SessionManager {
   send(peer: PeerKey, payload: Buffer, now: number): SessionAction[] {
     this.now = now;
     const p = this.peers.get(peerId(peer));
-    if (!p) {
-      this.counters.noSession++;
-      return [];
-    }
+    if (!p?.endpoint) return this.drop("noSession"); // nowhere to handshake to: connect() first
     const kp = p.current;
-    if (kp && p.endpoint && now < kp.expiresAt && kp.sendCounter < this.timings.rejectAfterMessages) {
+    if (kp && now < kp.expiresAt && kp.sendCounter < this.timings.rejectAfterMessages) {
       const actions: SessionAction[] = [
         { type: "send", peer: p.id, to: p.endpoint, packet: kp.seal(payload) },
       ];
@@ -198,43 +160,57 @@ export class SessionManager {
     return this.startHandshake(p, now, now, 0);
   }
 
-  /** Runs the timers that are due: INIT retransmission and give-up, key expiry, rekey on age. */
+  /** Runs the timers that are due; each is a named hook below. */
   tick(now: number): SessionAction[] {
     this.now = now;
     const actions: SessionAction[] = [];
     for (const p of this.peers.values()) {
-      const pending = p.pending;
-      if (pending && now >= pending.retransmitAt) {
-        if (now - pending.startedAt >= this.timings.handshakeGiveUpMs) {
-          this.dropPending(p);
-          this.counters.handshakeFailed++;
-          this.counters.queueDropped += p.queue.length;
-          p.queue = [];
-          p.queueBytes = 0;
-          actions.push({ type: "handshakeFailed", peer: p.id });
-        } else {
-          actions.push(...this.startHandshake(p, now, pending.startedAt, pending.attempt + 1));
-        }
-      }
-      if (p.previous && now >= Math.min(p.previous.retireAt, p.previous.expiresAt)) {
-        this.dropKeypair(p.previous);
-        p.previous = undefined;
-      }
-      if (p.current && now >= p.current.expiresAt) {
-        this.dropKeypair(p.current);
-        p.current = undefined;
-      }
-      if (p.next && now >= p.next.expiresAt) {
-        this.dropKeypair(p.next);
-        p.next = undefined;
-      }
+      if (p.pending && now >= p.pending.retransmitAt) this.onRetransmitTimer(p, p.pending, actions, now);
+      this.onKeyLifetimes(p, now);
       const cur = p.current;
-      if (cur && !cur.rekeyStarted && !p.pending && now >= cur.rekeyAt) {
-        cur.rekeyStarted = true;
-        actions.push(...this.startHandshake(p, now, now, 0));
-      }
+      if (cur && !cur.rekeyStarted && !p.pending && now >= cur.rekeyAt)
+        this.onRekeyTimer(p, cur, actions, now);
     }
     return actions;
+  }
+
+  /** Fires `retransmitAt` after an INIT went unanswered: a fresh INIT, or give up. */
+  private onRetransmitTimer(p: PeerState, pending: PendingInit, actions: SessionAction[], now: number): void {
+    if (now - pending.startedAt < this.timings.handshakeGiveUpMs) {
+      actions.push(...this.startHandshake(p, now, pending.startedAt, pending.attempt + 1));
+      return;
+    }
+    this.dropPending(p);
+    this.counters.handshakeFailed++;
+    this.counters.queueDropped += p.queue.length;
+    p.queue = [];
+    p.queueBytes = 0;
+    actions.push({ type: "handshakeFailed", peer: p.id });
+  }
+
+  /** Fires at a grace period's end or REJECT_AFTER: the keys are dropped and wiped. */
+  private onKeyLifetimes(p: PeerState, now: number): void {
+    if (p.previous && now >= Math.min(p.previous.retireAt, p.previous.expiresAt)) {
+      this.dropKeypair(p.previous);
+      p.previous = undefined;
+    }
+    if (p.current && now >= p.current.expiresAt) {
+      this.dropKeypair(p.current);
+      p.current = undefined;
+    }
+    if (p.next && now >= p.next.expiresAt) {
+      this.dropKeypair(p.next);
+      p.next = undefined;
+    }
+  }
+
+  /**
+   * Fires at REKEY_AFTER (the keypair's responder: a little later): a new handshake, once per
+   * keypair, whether or not traffic flows, so a session between two running daemons never lapses.
+   */
+  private onRekeyTimer(p: PeerState, cur: SessionKeypair, actions: SessionAction[], now: number): void {
+    cur.rekeyStarted = true;
+    actions.push(...this.startHandshake(p, now, now, 0));
   }
 
   /** Absolute time (ms) at which `tick` next has work, or undefined when nothing is scheduled. */
