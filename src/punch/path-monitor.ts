@@ -139,8 +139,9 @@ export class PathMonitor {
     return out;
   }
 
-  nextTimer(): Millis | null {
-    if (this.lost) return null;
+  /** When tick() wants to run next; undefined once the path is lost. */
+  nextTimer(): Millis | undefined {
+    if (this.lost) return undefined;
     let t = this.keepaliveOut ? Number.POSITIVE_INFINITY : this.keepaliveDue();
     for (const s of this.outstanding.values()) t = Math.min(t, s.sentAt + this.o.pongTimeoutMs);
     return t;

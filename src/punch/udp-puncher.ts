@@ -164,8 +164,9 @@ export class UdpPuncher {
     return this.sendDue(now);
   }
 
-  nextTimer(): Millis | null {
-    if (this.done) return null;
+  /** When tick() wants to run next; undefined once the attempt has its result. */
+  nextTimer(): Millis | undefined {
+    if (this.done) return undefined;
     let t = Math.min(this.deadline, this.chooseBy);
     for (const p of this.probes) if (this.mayPing(p)) t = Math.min(t, p.nextAt);
     return t;

@@ -97,7 +97,7 @@ describe("PathMonitor", () => {
       { type: "lost", misses: 3, lastHeardAt: 0, at: 16_000 },
     ]);
     expect(m.lost).toBe(true);
-    expect(m.nextTimer()).toBeNull();
+    expect(m.nextTimer()).toBeUndefined();
   });
 
   it("recovers from one lost pong without declaring loss, and traffic clears a miss", () => {

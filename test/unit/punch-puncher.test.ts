@@ -44,11 +44,11 @@ function pongFor(b: DiscoChannel, ping: PunchSend, observed = A_PUBLIC): Buffer 
 /** Runs the puncher's timers until `until`, collecting everything it outputs. */
 function run(p: UdpPuncher, from: number, until: number): Array<PunchOutput & { at: number }> {
   const out: Array<PunchOutput & { at: number }> = [];
-  let t: number | null = from;
-  while (t !== null && t <= until) {
+  let t: number | undefined = from;
+  while (t !== undefined && t <= until) {
     for (const o of p.tick(t)) out.push({ ...o, at: t });
     const next = p.nextTimer();
-    if (next !== null && next <= t) throw new Error(`timer did not advance at ${t}`);
+    if (next !== undefined && next <= t) throw new Error(`timer did not advance at ${t}`);
     t = next;
   }
   return out;
@@ -95,7 +95,7 @@ describe("UdpPuncher", () => {
       { kind: "host", outcome: "no-reply", pongsReceived: 0 },
       { kind: "srflx", outcome: "no-reply", pingsSent: toSrflx.length + 1 }, // + the primer
     ]);
-    expect(p.nextTimer()).toBeNull();
+    expect(p.nextTimer()).toBeUndefined();
     expect(p.tick(70_000)).toEqual([]);
   });
 

@@ -73,7 +73,7 @@ export class SimPeer {
     }
     const core = this.monitor ?? this.puncher;
     const t = core?.nextTimer();
-    if (!core || t === null || t === undefined) return;
+    if (!core || t === undefined) return;
     const gen = ++this.timerGen;
     this.net.at(t, () => {
       if (gen === this.timerGen) this.apply((this.monitor ?? core).tick(this.net.now));
