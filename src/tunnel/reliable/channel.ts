@@ -146,7 +146,8 @@ export class ReliableChannel {
 
   /**
    * Closes at once (unsent and unacknowledged data is discarded; flush first if it matters):
-   * sends CLOSE, answers further packets with CLOSE a few times, and is `closed` after three PTOs.
+   * sends CLOSE, answers further packets with CLOSE a few times, and is `closed` when the peer's
+   * answering CLOSE arrives or after three PTOs.
    */
   close(reason = ""): void {
     if (this.state !== "open") return;
@@ -188,9 +189,12 @@ export class ReliableChannel {
     for (let i = 0; i < streams.length; i++) this.recvBuf.onStream(streams[i].offset, streams[i].data);
     if (p.maxData > this.peerMaxData) this.peerMaxData = p.maxData;
     if (p.close !== null) {
+      // Closed by the peer: answer with one CLOSE of our own so it can stop waiting at once.
       this.state = "closed";
       this.closeReason = p.close;
       this.closedByPeer = true;
+      this.closeFrame = encodeCloseReason(p.close);
+      this.closeSendPending = true;
       this.discardSending();
     }
   }
@@ -198,7 +202,7 @@ export class ReliableChannel {
   /** The next datagram to send at `now`, or null. Call until null, then again at nextTimeout(). */
   poll(now: number): Buffer | null {
     this.lastNow = now;
-    if (this.state !== "open") return this.state === "closing" ? this.pollClosing(now) : null;
+    if (this.state !== "open") return this.state === "dead" ? null : this.pollClosing(now);
     this.onTimers(now);
     if (this.state !== "open") return null;
 
@@ -224,8 +228,9 @@ export class ReliableChannel {
 
   /** Absolute time poll() should next be called, or undefined when nothing is scheduled. */
   nextTimeout(): number | undefined {
-    if (this.state === "closed" || this.state === "dead") return undefined;
     const now = this.lastNow;
+    if (this.state === "dead") return undefined;
+    if (this.state === "closed") return this.closeSendPending ? now : undefined;
     if (this.state === "closing") return this.closeSendPending ? now : this.closingDeadline;
     let t = Number.POSITIVE_INFINITY;
     if (this.acks.pending) t = this.acks.ackNow ? now : this.acks.ackDeadline;
@@ -355,7 +360,7 @@ export class ReliableChannel {
       let ackOfAck = -1;
       for (let i = 0; i < acked.length; i++) {
         const p = acked[i];
-        this.cc.onAcked(p.size, p.timeSent, this.cwndLimited);
+        if (p.probeSize === 0) this.cc.onAcked(p.size, p.timeSent, this.cwndLimited);
         if (p.streamLen > 0) this.sendBuf.onAcked(p.streamOffset, p.streamLen);
         if (p.probeSize > 0) this.onPmtuProbeAcked(p.probeSize, now);
         if (p.largestAckSent > ackOfAck) ackOfAck = p.largestAckSent;
@@ -370,12 +375,12 @@ export class ReliableChannel {
     let newestLostSent = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < lost.length; i++) {
       const p = lost[i];
-      this.cc.onLost(p.size, p.probeSize > 0);
       if (p.probeSize > 0) {
         // A lost PMTU probe says the size is too big, not that the path is congested.
         this.pmtu.onProbeLost(p.probeSize, now);
         continue;
       }
+      this.cc.onLost(p.size);
       this.packetsLost++;
       if (p.streamLen > 0) this.sendBuf.onLost(p.streamOffset, p.streamLen);
       if (p.maxData >= 0 && p.maxData === this.recvBuf.maxData) this.recvBuf.maxDataPending = true;
@@ -515,8 +520,9 @@ export class ReliableChannel {
     return buf;
   }
 
+  /** Closing: (re)send our CLOSE when asked to; closed after the deadline. Closed: send the echo. */
   private pollClosing(now: number): Buffer | null {
-    if (now >= this.closingDeadline) {
+    if (this.state === "closing" && now >= this.closingDeadline) {
       this.state = "closed";
       return null;
     }
@@ -530,12 +536,17 @@ export class ReliableChannel {
     return buf;
   }
 
+  /**
+   * Records an ack-eliciting packet. PMTU probes are tracked for loss detection but not counted
+   * against the congestion window: a 65000-byte probe must not block a 15 KB window until it is
+   * declared lost (at most one probe is out at a time, so the extra load is bounded).
+   */
   private onSent(p: SentPacket, now: number): void {
     const recovery = this.recovery;
     if (recovery.ackElicitingInFlight === 0) this.lastProgress = now;
     recovery.nextPn++;
     recovery.onSent(p);
-    this.cc.onSent(p.size);
+    if (p.probeSize === 0) this.cc.onSent(p.size);
     this.pacer.onSent(p.size);
     this.lastEliciting = now;
     this.packetsSent++;

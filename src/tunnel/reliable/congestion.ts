@@ -116,10 +116,10 @@ export class CongestionController {
     }
   }
 
-  /** A packet counted in flight was declared lost (`isProbe`: a PMTU probe, not a signal). */
-  onLost(bytes: number, isProbe: boolean): void {
+  /** A packet counted in flight was declared lost. */
+  onLost(bytes: number): void {
     this.bytesInFlight -= bytes;
-    if (!isProbe) this.lossRate += (1 - this.lossRate) * LOSS_EWMA_WEIGHT;
+    this.lossRate += (1 - this.lossRate) * LOSS_EWMA_WEIGHT;
   }
 
   /** A packet stopped counting in flight for another reason (e.g. the channel gave up on it). */

@@ -61,8 +61,11 @@ export const PACING_BURST_MS = 2;
 export const PMTU_MAX_PROBES = 3;
 /** Search stops when the known-good and known-bad sizes are this close. */
 export const PMTU_SEARCH_GRANULARITY = 32;
-/** Sizes worth trying before bisecting (typical IPv6/IPv4 ethernet UDP payloads). */
-export const PMTU_COMMON_SIZES = [1452, 1472] as const;
+/**
+ * Sizes worth trying before bisecting: UDP payloads of 1500- and 9000-byte MTUs over IPv6/IPv4,
+ * ascending. After the maximum fails they are tried from the smallest up.
+ */
+export const PMTU_COMMON_SIZES = [1452, 1472, 8952, 8972] as const;
 /** After a finished search below the maximum, look again this often (RFC 8899 PMTU_RAISE_TIMER). */
 export const PMTU_RAISE_INTERVAL_MS = 600_000;
 

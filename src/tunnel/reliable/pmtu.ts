@@ -77,10 +77,8 @@ export class PmtuSearch {
     const hi = this.failed;
     if (hi - lo <= PMTU_SEARCH_GRANULARITY) return 0;
     if (hi > this.max) return this.max;
-    for (let i = PMTU_COMMON_SIZES.length - 1; i >= 0; i--) {
-      const s = PMTU_COMMON_SIZES[i];
-      if (s > lo && s < hi) return s;
-    }
+    // Smallest common size first: each success is an immediate gain on typical paths.
+    for (const s of PMTU_COMMON_SIZES) if (s > lo && s < hi) return s;
     return (lo + hi) >> 1;
   }
 

@@ -1,0 +1,157 @@
+/**
+ * ReliableDriver: the thin I/O adapter around a ReliableChannel — the only file here that
+ * touches timers. It turns the sans-I/O core into a byte-stream object:
+ *
+ *   write(buf) → boolean (false: wait for 'drain'), input(datagram) for decrypted datagrams,
+ *   events 'data' (Buffer), 'drain', 'dead' (reason), 'close' (reason, byPeer).
+ *
+ * Sending is batched: write() and input() only mark the driver dirty, and one setImmediate per
+ * event-loop turn drains poll() in a loop, so a burst of small writes becomes full datagrams
+ * and a burst of incoming datagrams is answered with one ACK. A single setTimeout is kept armed
+ * at channel.nextTimeout() for pacing, delayed ACKs, loss/probe timers and keepalive.
+ */
+import { EventEmitter } from "node:events";
+import { type Clock, systemClock } from "../../util/clock.js";
+import type { ReliableChannel } from "./channel.js";
+import type { DeadReason } from "./types.js";
+
+export interface ReliableDriverOptions {
+  /** Sends one datagram (the session seals it); must not throw for network errors. */
+  send: (datagram: Buffer) => void;
+  clock?: Clock;
+}
+
+export interface ReliableDriverEvents {
+  data: [chunk: Buffer];
+  drain: [];
+  dead: [reason: DeadReason];
+  close: [reason: string, byPeer: boolean];
+}
+
+export class ReliableDriver extends EventEmitter<ReliableDriverEvents> {
+  private readonly send: (datagram: Buffer) => void;
+  private readonly clock: Clock;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private immediate: NodeJS.Immediate | undefined;
+  private needDrain = false;
+  private paused = false;
+  private ended = false;
+
+  constructor(
+    readonly channel: ReliableChannel,
+    opts: ReliableDriverOptions,
+  ) {
+    super();
+    this.send = opts.send;
+    this.clock = opts.clock ?? systemClock;
+    this.schedule();
+  }
+
+  /** Queues bytes (the channel keeps the Buffer: do not modify it afterwards). */
+  write(data: Buffer): boolean {
+    const ok = this.channel.write(data, this.clock.now());
+    if (!ok) this.needDrain = true;
+    this.schedule();
+    return ok;
+  }
+
+  /** A decrypted datagram from the peer. */
+  input(datagram: Buffer): void {
+    this.channel.receive(datagram, this.clock.now());
+    this.deliver();
+    this.schedule();
+  }
+
+  /** Stops emitting 'data'; unread bytes stay in the channel and its window closes. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.deliver();
+    this.schedule();
+  }
+
+  close(reason = ""): void {
+    this.channel.close(reason);
+    this.schedule();
+  }
+
+  /** Stops all timers without telling the peer (the session is gone anyway). */
+  destroy(): void {
+    this.ended = true;
+    this.clearTimers();
+  }
+
+  get writable(): boolean {
+    return this.channel.writable;
+  }
+
+  /** Runs on the next turn of the event loop, once however many times it is asked for. */
+  private schedule(): void {
+    if (this.immediate === undefined && !this.ended) this.immediate = setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.immediate = undefined;
+    if (this.ended) return;
+    const ch = this.channel;
+    const now = this.clock.now();
+    for (let p = ch.poll(now); p !== null; p = ch.poll(now)) this.send(p);
+    this.deliver();
+    if (this.needDrain && ch.writable) {
+      this.needDrain = false;
+      this.emit("drain");
+    }
+    if (ch.state === "dead" || ch.state === "closed") {
+      this.finish();
+      return;
+    }
+    this.arm(ch.nextTimeout(), now);
+  };
+
+  private deliver(): void {
+    if (this.paused) return;
+    for (let c = this.channel.read(); c !== null; c = this.channel.read()) {
+      this.emit("data", c);
+      if (this.paused) return;
+    }
+  }
+
+  /** Keeps one timer at the channel's next deadline. */
+  private arm(at: number | undefined, now: number): void {
+    if (at === undefined) {
+      this.clearTimers();
+      return;
+    }
+    if (this.timer !== undefined && at === this.timerAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - now));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.flush();
+  };
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearTimers();
+    const ch = this.channel;
+    if (ch.state === "dead") this.emit("dead", ch.deadReason ?? "peer_unresponsive");
+    else this.emit("close", ch.closeReason ?? "", ch.closedByPeer);
+  }
+
+  private clearTimers(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+}
