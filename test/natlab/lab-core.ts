@@ -8,18 +8,20 @@ import {
   CORE_COUNTERS,
   INTRODUCER_COUNTERS,
   INTRODUCER_IP,
+  ipOf,
   type LabPlan,
   lossRule,
   NAT_COUNTERS,
   type NsConfig,
   planLab,
+  portOf,
   type Role,
   type Side,
   type SideOpts,
 } from "./lab-topology.js";
 
 export { type ExecOptions, type ExecResult, LabCommandError, LabHost } from "./lab-exec.js";
-export { INTRODUCER_IP, type NatKind, type Side, type SideOpts } from "./lab-topology.js";
+export { INTRODUCER_IP, ipOf, type NatKind, portOf, type Side, type SideOpts } from "./lab-topology.js";
 
 export interface LabOptions {
   a: SideOpts;
@@ -154,19 +156,8 @@ export class Lab {
    * read from conntrack (the reply tuple's destination port); undefined when there is no flow.
    */
   async mappedUdpPort(side: Side, hostPort: number, remote: string): Promise<number | undefined> {
-    const [ip, port] = [remote.slice(0, remote.lastIndexOf(":")), remote.slice(remote.lastIndexOf(":") + 1)];
-    const filter = [
-      "-p",
-      "udp",
-      "-s",
-      this.plan.hostIps[side],
-      "--sport",
-      String(hostPort),
-      "-d",
-      ip,
-      "--dport",
-      port,
-    ];
+    const host = ["-s", this.plan.hostIps[side], "--sport", String(hostPort)];
+    const filter = ["-p", "udp", ...host, "-d", ipOf(remote), "--dport", String(portOf(remote))];
     const [entry] = await this.conntrackEntries(side, filter);
     const dports = entry ? [...entry.matchAll(/dport=(\d+)/g)] : [];
     return dports.length === 2 ? Number(dports[1]![1]) : undefined;
@@ -271,11 +262,17 @@ function removeNamespaces(names: string[]): void {
     }
   }
   if (doomed.length === 0) return;
-  // -force: keep deleting the rest if one is already gone.
-  execFileSync("ip", ["-force", "-batch", "-"], {
-    input: doomed.map((n) => `netns del ${n}\n`).join(""),
-    stdio: ["pipe", "ignore", "ignore"],
-  });
+  try {
+    // -force: keep deleting the rest if one is already gone (e.g. another process's sweep).
+    execFileSync("ip", ["-force", "-batch", "-"], {
+      input: doomed.map((n) => `netns del ${n}\n`).join(""),
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+  } catch {
+    // judged by what is left below
+  }
+  const left = listNamespaces().filter((n) => doomed.includes(n));
+  if (left.length > 0) throw new Error(`natlab: could not delete namespaces ${left.join(", ")}`);
 }
 
 /** Namespace names, as `ip netns list` shows them (first word of each line). */

@@ -237,12 +237,3 @@ export async function waitUntil<T>(probe: () => Promise<T>, what: string, timeou
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
-/** "203.0.113.2:40000" → 40000 */
-export function portOf(endpoint: string): number {
-  return Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
-}
-
-export function ipOf(endpoint: string): string {
-  return endpoint.slice(0, endpoint.lastIndexOf(":"));
-}

@@ -27,6 +27,15 @@ export interface SideOpts {
 
 export const INTRODUCER_IP = "198.51.100.2";
 
+/** "203.0.113.2:40000" → 40000 */
+export function portOf(endpoint: string): number {
+  return Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
+}
+
+export function ipOf(endpoint: string): string {
+  return endpoint.slice(0, endpoint.lastIndexOf(":"));
+}
+
 /** Roles double as namespace-name suffixes, so keep them short. */
 export type Role = "i" | "c" | "ra" | "rb" | "na" | "nb" | "ha" | "hb";
 

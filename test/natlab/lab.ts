@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { Lab, type LabOptions, natlabAvailableSync } from "./lab-core.js";
 
 export * from "./lab-core.js";
-export { Agent, ipOf, portOf, tcpConnect, udpExchange, waitUntil } from "./lab-probes.js";
+export { Agent, tcpConnect, udpExchange, waitUntil } from "./lab-probes.js";
 
 /**
  * `describe` for NAT-lab suites. Without the lab's requirements the suite is skipped with a
