@@ -10,9 +10,10 @@
  *   tick(now) / nextTimer()  the schedule, the LAN-preference window and the budget
  *
  * Every call returns outputs: `send` actions for the adapter, and at most once in the attempt's
- * life a `connected` or `failed` result. After the result the attempt is inert; the daemon then
- * routes this peer's disco packets to its PathMonitor, which keeps answering the peer's PINGs
- * (the peer may still be punching). Packets per attempt are bounded by the caps in constants.ts.
+ * life a `connected` or `failed` result. After `failed` the attempt is silent. After `connected`
+ * it only answers PINGs (the peer may still be punching), until the daemon routes this peer's
+ * disco packets to its PathMonitor, which does the same and more. Packets per attempt are bounded
+ * by the caps in constants.ts.
  */
 import { type Endpoint, normalizeIp, sameEndpoint } from "../util/addr.js";
 import type { Millis } from "../util/clock.js";
@@ -173,6 +174,7 @@ export class UdpPuncher {
   }
 
   handle(packet: Buffer, from: Endpoint, now: Millis): PunchOutput[] {
+    if (this.state === "connected") return this.answerLate(packet, from);
     if (this.done) {
       this.counters.ignoredAfterResult++;
       return [];
@@ -199,12 +201,28 @@ export class UdpPuncher {
     }));
   }
 
-  private onPing(txid: Buffer, from: Endpoint, now: Millis): PunchOutput[] {
-    const out: PunchOutput[] = [];
-    if (this.counters.pongsSent < K.PUNCH_MAX_PONGS) {
-      this.counters.pongsSent++;
-      out.push({ type: "send", to: from, packet: this.disco.pong(txid, from) });
+  /**
+   * After connecting, the peer may still wait for our answer (our PONG to its PING may have been
+   * lost, or its PONG reached us first). Until the daemon routes disco to the PathMonitor, keep
+   * answering PINGs, and nothing else.
+   */
+  private answerLate(packet: Buffer, from: Endpoint): PunchOutput[] {
+    const msg = this.disco.open(packet);
+    if (msg?.type !== "ping") {
+      this.counters.ignoredAfterResult++;
+      return [];
     }
+    return this.pong(msg.txid, from);
+  }
+
+  private pong(txid: Buffer, to: Endpoint): PunchSend[] {
+    if (this.counters.pongsSent >= K.PUNCH_MAX_PONGS) return [];
+    this.counters.pongsSent++;
+    return [{ type: "send", to, packet: this.disco.pong(txid, to) }];
+  }
+
+  private onPing(txid: Buffer, from: Endpoint, now: Millis): PunchOutput[] {
+    const out: PunchOutput[] = this.pong(txid, from);
     let probe = this.find(from);
     if (!probe) probe = this.addPrflx(from, now);
     if (probe) {

@@ -126,11 +126,17 @@ describe("UdpPuncher", () => {
     const { a, b } = pair();
     const p = new UdpPuncher(a, [CANDS[0]], 100, { primerTtl: 0 });
     const [ping] = sends(p.start(100));
-    const out = p.handle(pongFor(b, ping), SRFLX, 142);
+    const msg = b.open(ping.packet);
+    if (msg?.type !== "ping") throw new Error("not a ping");
+    const out = p.handle(b.pong(msg.txid, A_PUBLIC), SRFLX, 142);
     expect(out).toEqual([
       expect.objectContaining({ type: "connected", endpoint: SRFLX, candidateKind: "srflx", rttMs: 42 }),
     ]);
-    expect(p.handle(b.ping().packet, SRFLX, 150)).toEqual([]); // inert: the path monitor answers now
+    // Connected: it still answers the peer's pings (with a pong only), and nothing else happens.
+    const late = sends(p.handle(b.ping().packet, SRFLX, 150));
+    expect(late.map((s) => b.open(s.packet)?.type)).toEqual(["pong"]);
+    expect(p.handle(b.pong(msg.txid, A_PUBLIC), SRFLX, 160)).toEqual([]); // a second, fresh pong
+    expect(p.tick(10_000)).toEqual([]);
   });
 
   it("prefers a LAN candidate that answers within the window after a srflx answer", () => {
