@@ -1,6 +1,6 @@
 /**
  * The NAT lab's address plan and the configuration of every namespace, as plain data.
- * No I/O here: `lab.ts` feeds these strings to `ip -batch`, `sysctl` and `nft -f`.
+ * No I/O here: `lab-core.ts` feeds these strings to `ip -batch`, `sysctl` and `nft -f`.
  *
  *   hostA ── natA ── routerA ──┐                 ┌── routerB ── natB ── hostB
  *   10.0.1.2  .2 (WAN)  .1     core ── introducer   .65      .66 (WAN)   10.0.2.2

@@ -4,7 +4,7 @@
  * ordering (a later packet on the same path arrived) or nftables counters, never with sleeps.
  */
 import { execFileSync } from "node:child_process";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   Agent,
   describeNatlab,
@@ -20,6 +20,7 @@ import {
   useLab,
   waitUntil,
 } from "./lab.js";
+import { lossRule, planLab } from "./lab-topology.js";
 
 const ownPrefix = `p2p${process.pid}x`;
 
@@ -385,3 +386,28 @@ function findDeadPid(): number {
     }
   }
 }
+
+describe("natlab: plan (no root needed)", () => {
+  it("rejects loss percentages nft cannot express", () => {
+    for (const bad of [-1, 101, 2.5]) expect(() => lossRule(bad)).toThrow(/bad loss percent/);
+    expect(lossRule(0)).toBe("");
+    expect(lossRule(100)).not.toContain("numgen"); // numgen mod 100 < 100 is out of nft's range
+    expect(lossRule(30)).toContain("numgen random mod 100 < 30");
+  });
+
+  it("needs side b unless both hosts share natA", () => {
+    expect(() => planLab({ nat: "eim" }, undefined, false)).toThrow(/side b/);
+    const same = planLab({ nat: "eim" }, undefined, true);
+    expect(same.hostIps).toEqual({ a: "10.0.1.2", b: "10.0.1.3" });
+    expect(same.namespaces.map((n) => n.role).sort()).toEqual(["c", "ha", "hb", "i", "na", "ra"]);
+  });
+
+  it("puts a public host on a routed public subnet behind a plain router", () => {
+    const plan = planLab({ nat: "public" }, { nat: "symmetric" }, false);
+    expect(plan.natPublicIps).toEqual({ a: "203.0.113.18", b: "203.0.113.66" });
+    const natA = plan.namespaces.find((n) => n.role === "na")!;
+    expect(natA.nft).not.toContain("masquerade");
+    const natB = plan.namespaces.find((n) => n.role === "nb")!;
+    expect(natB.nft).toContain("masquerade fully-random");
+  });
+});
