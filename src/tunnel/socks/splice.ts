@@ -3,24 +3,23 @@
  * the destination's buffer is full), an end in one direction ends only that direction (half-close,
  * as ssh -D does), and an error or abrupt close on either side destroys both.
  */
-import type { Duplex } from "node:stream";
+import { type Duplex, finished } from "node:stream";
 
-/** Resolves once both sides are closed. */
+/** Resolves once both sides are done, cleanly or not. */
 export function splice(a: Duplex, b: Duplex): Promise<void> {
   return new Promise((resolve) => {
-    let open = 2;
-    const destroyBoth = () => {
-      a.destroy();
-      b.destroy();
+    let pending = 2;
+    // finished() reports an error, a close before both directions ended (premature close), or a
+    // stream that was already destroyed when we got it; each of those tears down both sides.
+    const onFinished = (err?: Error | null) => {
+      if (err) {
+        a.destroy();
+        b.destroy();
+      }
+      if (--pending === 0) resolve();
     };
-    for (const side of [a, b]) {
-      side.on("error", destroyBoth);
-      side.once("close", () => {
-        // A clean close has seen both directions finish; anything else is an abort to propagate.
-        if (!side.readableEnded || !side.writableFinished) destroyBoth();
-        if (--open === 0) resolve();
-      });
-    }
+    finished(a, onFinished);
+    finished(b, onFinished);
     a.pipe(b);
     b.pipe(a);
   });
