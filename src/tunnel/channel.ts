@@ -67,10 +67,13 @@ class MemoryChannel extends EventEmitter implements ByteChannel {
     setImmediate(() => this.deliver());
   }
 
-  /** Moves up to one high-water mark of queued bytes to the peer, in `chunk`-sized pieces. */
+  /**
+   * Moves up to one high-water mark (at least one chunk) of queued bytes to the peer, in
+   * `chunk`-sized pieces; the rest follows on later turns of the event loop, like a link would.
+   */
   private deliver(): void {
     this.deliveryScheduled = false;
-    let budget = this.highWaterMark;
+    let budget = Math.max(this.highWaterMark, this.chunk);
     while (this.outbox.length > 0 && budget > 0 && !this.peer.closed) {
       const head = this.outbox[0];
       const n = Math.min(head.length, this.chunk, budget);
