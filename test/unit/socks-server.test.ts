@@ -234,11 +234,20 @@ describe("SOCKS5 server with the exit dialer behind it", () => {
     const server = await socksServer();
     const a = await viaSocks(server, "127.0.0.1", port4);
     const b = await viaSocks(server, "127.0.0.1", port4);
-    expect(server.stats()).toEqual({ active: 2, total: 2, refused: 0 });
+    expect(server.stats()).toEqual({ active: 2, total: 2, refused: 0, dropped: 0 });
     a.socket.destroy();
     b.socket.destroy();
     while (server.stats().active > 0) await new Promise((r) => setImmediate(r));
-    expect(server.stats()).toEqual({ active: 0, total: 2, refused: 0 });
+    expect(server.stats()).toEqual({ active: 0, total: 2, refused: 0, dropped: 0 });
+  });
+
+  it("closes connections beyond maxConnections without serving them", async () => {
+    const server = await socksServer({ maxConnections: 1 });
+    const first = await viaSocks(server, "127.0.0.1", port4);
+    expect(await rejection(viaSocks(server, "127.0.0.1", port4))).not.toBe("connected");
+    expect(server.stats()).toMatchObject({ active: 1, total: 1, dropped: 1 });
+    expect(await roundTrip(first.socket, "still served")).toBe("still served");
+    first.socket.destroy();
   });
 
   it("destroys a stream that opens after its client left, and aborts the open", async () => {

@@ -20,7 +20,11 @@ export interface SocksServerOptions {
   openStream: (target: string, opts: { signal: AbortSignal }) => Promise<Duplex>;
   logger?: Pick<Logger, "debug" | "info" | "warn">;
   handshakeTimeoutMs?: number;
+  /** Client connections beyond this are closed at once (a bound on sockets and streams). */
+  maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export interface SocksServerStats {
   /** Client connections open now. */
@@ -29,6 +33,8 @@ export interface SocksServerStats {
   total: number;
   /** Connections closed before their stream was spliced: bad handshake, auth, refusal, timeout. */
   refused: number;
+  /** Connections closed unanswered because maxConnections were already open. */
+  dropped: number;
 }
 
 export interface SocksServer {
@@ -38,7 +44,7 @@ export interface SocksServer {
 }
 
 export async function startSocksServer(opts: SocksServerOptions): Promise<SocksServer> {
-  const stats: SocksServerStats = { active: 0, total: 0, refused: 0 };
+  const stats: SocksServerStats = { active: 0, total: 0, refused: 0, dropped: 0 };
   const sockets = new Set<Socket>();
   // allowHalfOpen: the client's FIN must end only the client→target direction.
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
@@ -51,6 +57,8 @@ export async function startSocksServer(opts: SocksServerOptions): Promise<SocksS
     });
     serveSocksClient(socket, opts, () => stats.refused++);
   });
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.on("drop", () => stats.dropped++);
   await listen(server, opts.listen);
   const warning = warnIfExposed(opts.listen, opts.credentials);
   if (warning) opts.logger?.warn({ listen: formatEndpoint(opts.listen) }, warning);
