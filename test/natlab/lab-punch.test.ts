@@ -2,12 +2,18 @@
  * The lab between two real NATs: how far a TTL-limited packet gets, and the remap race that a
  * short-TTL primer avoids. These are the behaviours p2ptun's UDP punch is designed around.
  */
-import { afterAll, expect, it } from "vitest";
-import { Agent, describeNatlab, listNamespaces, tcpConnect, udpExchange, useLab, waitUntil } from "./lab.js";
+import { expect, it } from "vitest";
+import {
+  Agent,
+  describeNatlab,
+  failOnLeftoverNamespaces,
+  tcpConnect,
+  udpExchange,
+  useLab,
+  waitUntil,
+} from "./lab.js";
 
-afterAll(() => {
-  expect(listNamespaces().filter((n) => n.startsWith(`p2p${process.pid}x`))).toEqual([]);
-});
+failOnLeftoverNamespaces();
 
 describeNatlab("natlab: between two eim NATs", () => {
   const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim" } });

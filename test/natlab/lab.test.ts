@@ -4,10 +4,11 @@
  * ordering (a later packet on the same path arrived) or nftables counters, never with sleeps.
  */
 import { execFileSync } from "node:child_process";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   Agent,
   describeNatlab,
+  failOnLeftoverNamespaces,
   INTRODUCER_IP,
   ipOf,
   Lab,
@@ -22,11 +23,7 @@ import {
 } from "./lab.js";
 import { lossRule, planLab } from "./lab-topology.js";
 
-const ownPrefix = `p2p${process.pid}x`;
-
-afterAll(() => {
-  expect(listNamespaces().filter((n) => n.startsWith(ownPrefix))).toEqual([]);
-});
+failOnLeftoverNamespaces();
 
 /** A lab for a describe block, with echo agents on the introducer and host B. */
 function useLabWithAgents(opts: LabOptions) {

@@ -3,7 +3,7 @@
  * See README.md in this folder for the topology, hop counts and what each NAT kind really does.
  */
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { Lab, type LabOptions, natlabAvailableSync } from "./lab-core.js";
+import { Lab, type LabOptions, listNamespaces, natlabAvailableSync } from "./lab-core.js";
 
 export * from "./lab-core.js";
 export { Agent, tcpConnect, udpExchange, waitUntil } from "./lab-probes.js";
@@ -43,4 +43,13 @@ export function useLab(opts: LabOptions): { readonly lab: Lab } {
       return lab;
     },
   };
+}
+
+/** A file-level afterAll that fails if this process left any lab namespace behind. */
+export function failOnLeftoverNamespaces(): void {
+  afterAll(() => {
+    if (!natlabAvailableSync().ok) return;
+    const left = listNamespaces().filter((n) => n.startsWith(`p2p${process.pid}x`));
+    if (left.length > 0) throw new Error(`natlab namespaces left behind: ${left.join(", ")}`);
+  });
 }
