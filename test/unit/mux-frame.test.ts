@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ByteQueue } from "../../src/tunnel/mux/byte-queue.js";
 import { coalesce } from "../../src/tunnel/mux/coalesce.js";
+import { RESET, resetCodeName } from "../../src/tunnel/mux/codes.js";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FLAG_FIN,
@@ -11,6 +12,7 @@ import {
   MAX_REASON_BYTES,
 } from "../../src/tunnel/mux/constants.js";
 import { FrameDecoder } from "../../src/tunnel/mux/decoder.js";
+import { StreamRefusedError } from "../../src/tunnel/mux/errors.js";
 import {
   encodeAccept,
   encodeData,
@@ -24,6 +26,7 @@ import {
   parseOpen,
   parseWindowUpdate,
 } from "../../src/tunnel/mux/frame.js";
+import { STREAM_REFUSAL_CODES, toStreamRefused } from "../../src/tunnel/stream-errors.js";
 
 /** A frame as the tests describe it, plus the bytes its encoder produces. */
 interface Case {
@@ -242,5 +245,35 @@ describe("mux byte queue and write coalescing", () => {
         for (let i = 1; i < writes.length; i++) expect(small(writes[i - 1]) && small(writes[i])).toBe(false);
       }),
     );
+  });
+});
+
+describe("mux reset codes", () => {
+  it("carry the shared stream-refusal numbers, so toStreamRefused reads a mux refusal correctly", () => {
+    const pairs: [number, string][] = [
+      [RESET.REFUSED_BY_POLICY, "NOT_ALLOWED"],
+      [RESET.CONNECTION_REFUSED, "CONNECTION_REFUSED"],
+      [RESET.HOST_UNREACHABLE, "HOST_UNREACHABLE"],
+      [RESET.NETWORK_UNREACHABLE, "NETWORK_UNREACHABLE"],
+      [RESET.NAME_NOT_RESOLVED, "NAME_NOT_RESOLVED"],
+      [RESET.TIMEOUT, "TIMEOUT"],
+      [RESET.PEER_GONE, "PEER_NOT_CONNECTED"],
+      [RESET.INTERNAL, "INTERNAL"],
+      [RESET.CANCELLED, "CANCELLED"],
+      [RESET.BAD_TARGET, "BAD_TARGET"],
+    ];
+    for (const [code, shared] of pairs) {
+      const refusal = toStreamRefused(new StreamRefusedError(code, "why"));
+      expect(refusal.code).toBe(shared);
+      expect(refusal.reason).toBe("why");
+    }
+    // Mux-only codes stay clear of the shared table and read as INTERNAL there.
+    const shared = new Set<number>(Object.values(STREAM_REFUSAL_CODES));
+    expect(shared.has(RESET.TOO_MANY_STREAMS) || shared.has(RESET.CONNECTION_RESET)).toBe(false);
+    const values = Object.values(RESET);
+    expect(new Set(values).size).toBe(values.length);
+    expect(values.every((v) => v > 0 && v <= 0xffff)).toBe(true);
+    expect(resetCodeName(RESET.PEER_GONE)).toBe("PEER_GONE");
+    expect(resetCodeName(0xfffe)).toBe("UNKNOWN_65534");
   });
 });
