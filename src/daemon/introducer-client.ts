@@ -305,12 +305,15 @@ export class IntroducerClient {
   private onRegistered(msg: RegisteredMsg, now: number): IntroducerClientOutput[] {
     const sentAt = this.regSent.get(msg.txid);
     if (sentAt === undefined) return this.drop("stale");
+    const firstRtt = this.rttMs === undefined;
     this.rttMs = now - sentAt;
     this.regSent.clear();
     this.regAttempts = 0;
     const early = 1 - this.random() * REFRESH_JITTER;
     // Counted from the answered send, so the NAT never sees our side silent for longer than this.
     this.regNextAt = sentAt + Math.min(msg.refreshSeconds * 1000, CLIENT_REFRESH_MS) * early;
+    // The introducer times introductions with our RTT: report the first measurement right away.
+    if (firstRtt) this.regNextAt = now;
     const changed = this.publicEndpoint !== undefined && !sameEndpoint(this.publicEndpoint, msg.observed);
     const announce = !this.registered || changed;
     this.registered = true;

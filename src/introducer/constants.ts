@@ -24,6 +24,10 @@ export const INTRO_MAX_SENDS = 5;
 /** Bounds on introductions in progress (memory, and a peer cannot keep the introducer busy). */
 export const MAX_PENDING_INTRODUCTIONS = 1024;
 export const MAX_PENDING_PER_REQUESTER = 16;
+/** How long, and how many, finished introductions are remembered to answer late INTRODUCE
+ * repeats consistently (a daemon repeats one for up to ~15 s). */
+export const FINISHED_MEMORY_MS = 30_000;
+export const MAX_FINISHED_INTRODUCTIONS = 4096;
 
 /** Per source IP token bucket: bursts up to CAPACITY packets, refilled at RATE per second. */
 export const RATE_BUCKET_CAPACITY = 20;

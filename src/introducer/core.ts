@@ -156,9 +156,10 @@ export class IntroducerCore {
         out.push(...this.sendIntroduction(p, now));
         continue;
       }
-      this.pending.delete(p);
-      if (p.phase === "awaitTarget") out.push(...this.unreachable(p));
-      // In awaitRequester the requester has had five copies; its own INTRODUCE retry recovers.
+      if (p.phase === "awaitTarget") out.push(...this.unreachable(p, now));
+      // The requester had five copies and no ACK came back; a repeat of its INTRODUCE (its
+      // client retries for ~15 s) gets the INTRODUCTION once more.
+      else this.pending.finish(p, { kind: "unacked", intro: p }, now);
     }
     return this.countSent(out);
   }
@@ -239,6 +240,13 @@ export class IntroducerCore {
 
   private onIntroduce(peer: PeerEntry, msg: IntroduceMsg, from: Source, now: number): IntroducerAction[] {
     const no = (code: RefusalCode, reason: string) => this.refuse(peer, from, msg.txid, code, reason);
+    const done = this.pending.outcomeOf(peer, msg.txid, now);
+    if (done) {
+      // A late repeat of a finished request: the same answer again, never a second introduction.
+      if (done.kind === "refused") return no(done.code, done.reason);
+      if (done.kind === "unacked") return this.sendIntroduction({ ...done.intro, requesterRoute: from }, now);
+      return [];
+    }
     if (!this.registry.isRegistered(peer))
       return no(
         "NOT_REGISTERED",
@@ -284,20 +292,16 @@ export class IntroducerCore {
     const p = this.pending.get(msg.introId);
     if (p?.phase === "awaitTarget" && peer === p.target) {
       if (!msg.accepted) {
-        this.pending.delete(p);
         this.count.introductionsDeclined++;
-        return this.refuseRequester(
-          p,
-          "NOT_ACCEPTED",
-          `${p.target.name} does not accept connections from ${p.requester.name}`,
-        );
+        const reason = `${p.target.name} does not accept connections from ${p.requester.name}`;
+        return this.refuseRequester(p, "NOT_ACCEPTED", reason, now);
       }
       p.phase = "awaitRequester";
       p.sends = 0;
       return this.sendIntroduction(p, now);
     }
     if (p?.phase === "awaitRequester" && peer === p.requester) {
-      this.pending.delete(p);
+      this.pending.finish(p, { kind: "acked" }, now);
       // A requester that refuses its own answer found a key other than the one it pinned.
       if (msg.accepted) {
         this.count.introductionsCompleted++;
@@ -317,11 +321,7 @@ export class IntroducerCore {
     const recipient = toTarget ? p.target : p.requester;
     const about = toTarget ? p.requester : p.target;
     const route = toTarget ? this.registry.routeTo(p.target) : p.requesterRoute;
-    if (route === undefined) {
-      // The target's registration expired meanwhile.
-      this.pending.delete(p);
-      return this.unreachable(p);
-    }
+    if (route === undefined) return this.unreachable(p, now); // the target's registration expired
     p.sends++;
     p.nextSendAt = now + INTRO_RETRY_MS;
     return [
@@ -337,12 +337,20 @@ export class IntroducerCore {
     ];
   }
 
-  private unreachable(p: PendingIntro): IntroducerAction[] {
+  private unreachable(p: PendingIntro, now: number): IntroducerAction[] {
     this.count.introductionsUnreachable++;
-    return this.refuseRequester(p, "PEER_UNREACHABLE", `${p.target.name} did not answer the introduction`);
+    const reason = `${p.target.name} did not answer the introduction`;
+    return this.refuseRequester(p, "PEER_UNREACHABLE", reason, now);
   }
 
-  private refuseRequester(p: PendingIntro, code: RefusalCode, reason: string): IntroducerAction[] {
+  /** Ends `p` with a refusal to its requester (remembered for repeats of its INTRODUCE). */
+  private refuseRequester(
+    p: PendingIntro,
+    code: RefusalCode,
+    reason: string,
+    now: number,
+  ): IntroducerAction[] {
+    this.pending.finish(p, { kind: "refused", code, reason }, now);
     return this.refuse(p.requester, p.requesterRoute, p.requesterTxid, code, reason);
   }
 

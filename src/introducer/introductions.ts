@@ -12,11 +12,14 @@
  * (first send or repeat) carries `startInMs = T − sendTime − rtt/2` of its recipient, so the
  * packet's flight time (about rtt/2) is subtracted and both peers start at T.
  */
+import type { RefusalCode } from "../wire/introducer.js";
 import {
   DEFAULT_RTT_MS,
+  FINISHED_MEMORY_MS,
   INTRO_MARGIN_MS,
   INTRO_MAX_LEAD_MS,
   INTRO_MIN_LEAD_MS,
+  MAX_FINISHED_INTRODUCTIONS,
   MAX_PENDING_INTRODUCTIONS,
   MAX_PENDING_PER_REQUESTER,
 } from "./constants.js";
@@ -54,7 +57,17 @@ function rttOf(p: PeerEntry): number {
   return p.rttMs ?? DEFAULT_RTT_MS;
 }
 
+/** How an introduction ended, as far as its requester is concerned. */
+export type IntroOutcome =
+  | { kind: "refused"; code: RefusalCode; reason: string }
+  | { kind: "acked" }
+  /** The requester never acknowledged its INTRODUCTION (kept to send it again on request). */
+  | { kind: "unacked"; intro: PendingIntro };
+
 export class PendingIntroductions {
+  /** Outcomes by requester and txid, so that a late repeat of an INTRODUCE gets the same answer
+   * instead of starting a second introduction (the target would hear about it twice). */
+  private readonly finished = new Map<string, { outcome: IntroOutcome; at: number }>();
   private readonly byId = new Map<number, PendingIntro>();
   private readonly byPair = new Map<string, PendingIntro>();
   private nextId: number;
@@ -100,9 +113,29 @@ export class PendingIntroductions {
     this.byPair.delete(pairKey(p.requester, p.target));
   }
 
+  /** Ends `p` with `outcome`, remembered for FINISHED_MEMORY_MS. */
+  finish(p: PendingIntro, outcome: IntroOutcome, now: number): void {
+    this.delete(p);
+    if (this.finished.size >= MAX_FINISHED_INTRODUCTIONS)
+      this.finished.delete(this.finished.keys().next().value!);
+    this.finished.set(txKey(p.requester, p.requesterTxid), { outcome, at: now });
+  }
+
+  outcomeOf(requester: PeerEntry, txid: number, now: number): IntroOutcome | undefined {
+    for (const [k, f] of this.finished) {
+      if (now - f.at < FINISHED_MEMORY_MS) break; // insertion order is time order
+      this.finished.delete(k);
+    }
+    return this.finished.get(txKey(requester, txid))?.outcome;
+  }
+
   values(): PendingIntro[] {
     return [...this.byId.values()];
   }
+}
+
+function txKey(requester: PeerEntry, txid: number): string {
+  return `${requester.name}\n${txid}`;
 }
 
 function pairKey(requester: PeerEntry, target: PeerEntry): string {

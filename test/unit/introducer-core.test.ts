@@ -65,7 +65,9 @@ describe("IntroducerCore registration", () => {
       ["joe", "198.51.100.7:40001", ["10.0.0.5:4000"]],
       ["bob", "203.0.113.9:50002", ["192.168.1.20:4000", "[fd00::20]:4000"]],
     ]);
-    expect(net.core.counters().registrations).toBe(2);
+    // Each daemon registers again at once to report the RTT its first exchange measured.
+    expect(net.core.counters().registrations).toBe(4);
+    expect(stats.registered.map((p) => p.rttMs)).toEqual([20, 80]);
   });
 
   it("refuses a key that claims another peer's name, and does not register it", () => {

@@ -75,6 +75,13 @@ export class SimNet {
   private queue: Pending[] = [];
   private seq = 0;
 
+  /** Loss and duplication on every hop, decided by `rng` (seeded: runs are reproducible). */
+  lossRate = 0;
+  duplicateRate = 0;
+  /** Extra random delay per packet, up to this many ms (reorders packets). */
+  jitterMs = 0;
+  rng: () => number = seeded(42);
+
   constructor(readonly core: IntroducerCore = makeCore()) {}
 
   add(spec: ClientSpec): Node {
@@ -106,9 +113,7 @@ export class SimNet {
       }
       if (node.cut) continue;
       const from = { endpoint: node.spec.publicEndpoint, transport: "udp" as const };
-      this.at(this.now + node.spec.latencyMs, () =>
-        this.fromCore(this.core.handle(o.packet, from, this.now)),
-      );
+      this.transmit(node.spec.latencyMs, () => this.fromCore(this.core.handle(o.packet, from, this.now)));
     }
   }
 
@@ -119,9 +124,7 @@ export class SimNet {
         (n) => n.spec.publicEndpoint.host === a.to.host && n.spec.publicEndpoint.port === a.to.port,
       );
       if (!node || node.cut) continue;
-      this.at(this.now + node.spec.latencyMs, () =>
-        this.fromClient(node, node.client.handle(a.packet, this.now)),
-      );
+      this.transmit(node.spec.latencyMs, () => this.fromClient(node, node.client.handle(a.packet, this.now)));
     }
   }
 
@@ -170,6 +173,13 @@ export class SimNet {
 
   eventsOf(name: string, type: string) {
     return this.node(name).events.filter((e) => e.out.type === type);
+  }
+
+  /** Puts a packet on the wire: maybe lost, maybe duplicated, delayed by latency + jitter. */
+  private transmit(latencyMs: number, deliver: () => void): void {
+    if (this.rng() < this.lossRate) return;
+    const copies = this.rng() < this.duplicateRate ? 2 : 1;
+    for (let i = 0; i < copies; i++) this.at(this.now + latencyMs + this.rng() * this.jitterMs, deliver);
   }
 
   private at(at: number, run: () => void): void {
