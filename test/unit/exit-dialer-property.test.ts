@@ -83,7 +83,7 @@ describe("exit dialer safety (property)", () => {
         const text = kind === "ip" ? `127.0.0.1:${port}` : `${kind}:${port}`;
         // localOnly keeps the 10.x answer from being dialled for real; it is refused either way.
         const result = await dialTarget(text, parsed.value, {
-          resolve: async () => dns,
+          resolve: async () => [...dns],
           localOnly: true,
         }).then(
           (s) => {
