@@ -247,6 +247,21 @@ describe("IntroducerCore introductions", () => {
     expect(events.filter((e) => e.type === "registered" && !e.changed).length).toBeGreaterThan(0);
   });
 
+  it("answers a late repeat of a finished INTRODUCE again, without introducing the target twice", () => {
+    const net = twoPeers({ joeLatency: 10, bobLatency: 10 });
+    net.runFor(20_000);
+    net.introduce("joe", "bob");
+    net.runFor(25);
+    net.node("joe").cut = true; // every INTRODUCTION to joe is lost; the introducer gives up on joe
+    net.runFor(2500);
+    expect(net.core.counters().pendingIntroductions).toBe(0);
+    net.node("joe").cut = false; // joe's next INTRODUCE repeat (same txid) gets through
+    net.runFor(10_000);
+    expect(net.eventsOf("joe", "introduction")).toHaveLength(1);
+    expect(net.eventsOf("bob", "introduction")).toHaveLength(1);
+    expect(net.core.counters()).toMatchObject({ introductionsStarted: 1, introductionsCompleted: 0 });
+  });
+
   it("refuses unknown and unregistered peers, and introductions to oneself", () => {
     const net = twoPeers();
     net.runFor(1000);
