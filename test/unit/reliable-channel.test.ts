@@ -198,6 +198,25 @@ describe("flow control", () => {
     expect(maxRecvBuffered).toBeLessThanOrEqual(recvWindowBytes);
   });
 
+  it("repeats a lost MAX_DATA as soon as the peer sends, without waiting for a probe timeout", () => {
+    const [a, b] = pair({ recvWindowBytes: 2_000_000, maxDatagramSize: 1200 });
+    const firstFromB = drain(b, 0);
+    expect(decodePacket(firstFromB[0])?.maxData).toBe(2_000_000); // the announcement... lost
+    const payload = data(1_000_000);
+    a.write(payload, 0);
+    const got: Buffer[] = [];
+    let now = 0;
+    for (let round = 0; round < 400 && got.reduce((n, c) => n + c.length, 0) < payload.length; round++) {
+      for (const p of drain(a, now)) b.receive(p, now + 1);
+      for (const p of drain(b, now + 1)) a.receive(p, now + 2);
+      got.push(readAll(b));
+      now += 2;
+    }
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
+    expect(b.stats().probeTimeouts).toBe(0);
+    expect(a.stats().probeTimeouts).toBe(0);
+  });
+
   it("writable turns false over the limit and true again once acknowledged", () => {
     const [a, b] = pair({ sendBufferBytes: 10_000 });
     expect(a.write(data(6000), 0)).toBe(true);

@@ -77,6 +77,9 @@ export class ReliableChannel {
 
   /** Flow-control limit the peer gave us (we may send stream bytes below it). */
   private peerMaxData = INITIAL_MAX_DATA;
+  /** Largest MAX_DATA of ours the peer acknowledged, and when we last sent one. */
+  private maxDataAcked = INITIAL_MAX_DATA;
+  private lastMaxDataSent = Number.NEGATIVE_INFINITY;
   private lastNow: number;
   private lastReceived: number;
   /** Last ack-eliciting packet sent or received (keepalive runs only when this is old). */
@@ -186,7 +189,16 @@ export class ReliableChannel {
     if (p.ackEliciting) this.lastEliciting = now;
     if (p.ack !== null) this.onAckFrame(p.ack, now);
     const streams = p.streams;
-    for (let i = 0; i < streams.length; i++) this.recvBuf.onStream(streams[i].offset, streams[i].data);
+    if (streams.length > 0) {
+      const rb = this.recvBuf;
+      for (let i = 0; i < streams.length; i++) rb.onStream(streams[i].offset, streams[i].data);
+      // The peer is sending but has not acknowledged our latest credit: repeat it (at most once
+      // per RTT), so a lost MAX_DATA never leaves it blocked until a probe timeout.
+      const interval = this.rtt.hasSample ? this.rtt.smoothed : 0;
+      if (rb.maxData > this.maxDataAcked && now - this.lastMaxDataSent >= interval) {
+        rb.maxDataPending = true;
+      }
+    }
     if (p.maxData > this.peerMaxData) this.peerMaxData = p.maxData;
     if (p.close !== null) {
       // Closed by the peer: answer with one CLOSE of our own so it can stop waiting at once.
@@ -334,6 +346,9 @@ export class ReliableChannel {
       const oldest = recovery.oldestWithStream();
       if (oldest !== undefined) this.sendBuf.onLost(oldest.streamOffset, oldest.streamLen);
     }
+    // Repeat our credit in the probe: if the lost packet carried MAX_DATA, a peer blocked on
+    // flow control has nothing in flight and no timer of its own to recover with.
+    this.recvBuf.maxDataPending = true;
   }
 
   private die(reason: DeadReason): void {
@@ -364,6 +379,7 @@ export class ReliableChannel {
         if (p.streamLen > 0) this.sendBuf.onAcked(p.streamOffset, p.streamLen);
         if (p.probeSize > 0) this.onPmtuProbeAcked(p.probeSize, now);
         if (p.largestAckSent > ackOfAck) ackOfAck = p.largestAckSent;
+        if (p.maxData > this.maxDataAcked) this.maxDataAcked = p.maxData;
       }
       if (ackOfAck >= 0) this.acks.onAckAcked(ackOfAck);
     }
@@ -454,6 +470,7 @@ export class ReliableChannel {
       if (isRetransmit) this.retransmittedBytes += streamLen;
     }
     if (sendAck) acks.onAckSent();
+    if (maxData >= 0) this.lastMaxDataSent = now;
     this.recvBuf.maxDataPending = false;
     this.keepalivePending = false;
     if (this.probesPending > 0) this.probesPending--;
