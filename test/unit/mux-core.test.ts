@@ -237,6 +237,22 @@ describe("mux core: flow control and scheduling", () => {
     expect(out.slice(1).every((f) => f.body.length === DEFAULT_MAX_FRAME_SIZE)).toBe(true);
   });
 
+  it("maxFrameSize only limits what we send; 64 KiB bodies from the peer are always accepted", () => {
+    const small = new MuxCore({ initiator: true, keepaliveIntervalMs: 0, maxFrameSize: 1000 }, 0);
+    const big = new MuxCore({ initiator: false, keepaliveIntervalMs: 0 }, 0);
+    const id = small.open("x:1", 0);
+    big.receive(pullAll(small), 0);
+    big.accept(id);
+    small.receive(pullAll(big), 0);
+    small.write(id, Buffer.alloc(2500));
+    expect(frames(pullAll(small)).map((f) => f.body.length)).toEqual([1000, 1000, 500]);
+    big.write(id, Buffer.alloc(DEFAULT_MAX_FRAME_SIZE));
+    small.receive(pullAll(big), 0);
+    expect(small.isClosed).toBe(false);
+    const data = events(small).filter((e) => e.type === "data");
+    expect(data.map((e) => (e.type === "data" ? e.data.length : 0))).toEqual([DEFAULT_MAX_FRAME_SIZE]);
+  });
+
   it("a stream without credit does not hold up the others", () => {
     const p = pair();
     const stuck = openAccepted(p);

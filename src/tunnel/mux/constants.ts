@@ -45,8 +45,12 @@ export const DEFAULT_MAX_SESSION_WINDOW = 64 * 1024 * 1024;
 /** Credit beyond this is nonsense (a window update overflow) and a protocol error. */
 export const MAX_SEND_CREDIT = 2 ** 31 - 1;
 
-/** Largest DATA body we send; also the largest we accept by default. */
-export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
+/**
+ * Largest DATA body on the wire, a protocol constant: every peer accepts bodies up to this, so
+ * the `maxFrameSize` option (what we send) can only lower it and needs no negotiation.
+ */
+export const MAX_DATA_BODY = 64 * 1024;
+export const DEFAULT_MAX_FRAME_SIZE = MAX_DATA_BODY;
 export const DEFAULT_MAX_STREAMS = 1024;
 /** Queued-but-unsent bytes per stream above which the stream's Duplex stops accepting writes. */
 export const DEFAULT_STREAM_SEND_BUFFER = 256 * 1024;
@@ -55,7 +59,10 @@ export const DEFAULT_STREAM_SEND_BUFFER = 256 * 1024;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 45_000;
 
-/** Bytes the session adapter pulls from the core per channel write batch. */
-export const WRITE_BATCH_BYTES = 256 * 1024;
+/**
+ * Bytes the session adapter pulls from the core per channel write batch; also how far it may
+ * overshoot the channel's high-water mark, so kept to one frame's worth.
+ */
+export const WRITE_BATCH_BYTES = 64 * 1024;
 /** Pieces smaller than this are copied together into one channel write. */
 export const COALESCE_BELOW = 16 * 1024;

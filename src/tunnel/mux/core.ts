@@ -17,6 +17,7 @@ import {
   FrameType,
   HEADER_SIZE,
   INITIAL_STREAM_WINDOW,
+  MAX_DATA_BODY,
   MAX_SEND_CREDIT,
   PING_BODY_SIZE,
 } from "./constants.js";
@@ -41,7 +42,7 @@ export interface MuxCoreOptions {
   initiator: boolean;
   /** Concurrent streams (both directions together); further OPENs are refused. */
   maxStreams?: number;
-  /** Largest DATA body sent and accepted. Both sides must agree (default 64 KiB). */
+  /** Largest DATA body we send: 1..64 KiB (default 64 KiB). We always accept up to 64 KiB. */
   maxFrameSize?: number;
   maxStreamWindow?: number;
   maxSessionWindow?: number;
@@ -149,7 +150,7 @@ export class MuxCore {
     this.budget = { total: 0, max: opts.maxSessionWindow ?? DEFAULT_MAX_SESSION_WINDOW };
     this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
     this.keepaliveTimeoutMs = opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
-    this.decoder = new FrameDecoder(this.maxFrameSize);
+    this.decoder = new FrameDecoder(MAX_DATA_BODY);
     this.lastPingAt = now;
     this.lastRxAt = now;
   }
