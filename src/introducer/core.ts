@@ -6,6 +6,7 @@
  * so an unauthenticated sender never gets a byte back (no amplification, no oracle); bad
  * packets are counted, never thrown. The rate limit runs before any cryptography.
  */
+import { isIP } from "node:net";
 import { publicKeyOf } from "../crypto/primitives.js";
 import { type Endpoint, formatEndpoint, normalizeIp } from "../util/addr.js";
 import {
@@ -127,7 +128,10 @@ export class IntroducerCore {
 
   handle(packet: Buffer, from: Source, now: number): IntroducerAction[] {
     this.count.received++;
-    if (!this.limiter.allow(normalizeIp(from.endpoint.host), now)) return this.drop("rateLimited");
+    const ip = normalizeIp(from.endpoint.host);
+    // Sockets always give an IP; anything else could not be encoded back as an endpoint.
+    if (isIP(ip) === 0) return this.drop("malformed");
+    if (!this.limiter.allow(ip, now)) return this.drop("rateLimited");
     const header = parseIntroducerPacket(packet);
     if (header === null || !FROM_DAEMON.has(header.type)) return this.drop("malformed");
     const peer = this.registry.byPublicKey(header.senderKey);

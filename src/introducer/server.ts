@@ -126,7 +126,11 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
   udp.on("error", (err) => log.warn({ err }, "introducer: UDP socket error"));
 
   tcp.on("connection", (sock) => {
-    const ip = normalizeIp(sock.remoteAddress ?? "");
+    if (sock.remoteAddress === undefined) {
+      sock.destroy(); // already gone
+      return;
+    }
+    const ip = normalizeIp(sock.remoteAddress);
     const fromIp = connsPerIp.get(ip) ?? 0;
     if (closed || conns.size >= MAX_TCP_CONNECTIONS || fromIp >= MAX_TCP_CONNECTIONS_PER_IP) {
       extra.tcpRefused++;

@@ -424,6 +424,12 @@ describe("IntroducerCore abuse resistance", () => {
     expect(c.malformed).toBeGreaterThan(0);
   });
 
+  it("drops packets whose source is not an IP address (it could not be answered)", () => {
+    const core = makeCore();
+    expect(core.handle(registerPacket("joe"), udpFrom({ host: "", port: 1 }), 0)).toEqual([]);
+    expect(core.counters()).toMatchObject({ malformed: 1, registrations: 0 });
+  });
+
   it("limits packets per source IP, independently of other sources", () => {
     const core = makeCore();
     const flooder = udpFrom({ host: "192.0.2.66", port: 1 });
