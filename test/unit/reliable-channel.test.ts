@@ -134,6 +134,31 @@ describe("liveness", () => {
     expect(b.state).toBe("open");
   });
 
+  it("rides out a 2 s outage: persistent congestion resets the window, the transfer completes", () => {
+    let phase = 0;
+    const r = simulate({
+      seed: 6,
+      bytesAtoB: 4_000_000,
+      linkAtoB: { delayMs: 5, bandwidthMbps: 50, queueBytes: 100_000 },
+      linkBtoA: { delayMs: 5 },
+      observe: (sim) => {
+        if (phase === 0 && sim.now >= 200) {
+          sim.linkAtoB.config.loss = 1;
+          sim.linkBtoA.config.loss = 1;
+          phase = 1;
+        } else if (phase === 1 && sim.now >= 2200) {
+          sim.linkAtoB.config.loss = 0;
+          sim.linkBtoA.config.loss = 0;
+          phase = 2;
+        }
+      },
+    });
+    expect(phase).toBe(2);
+    expect(r.done).toBe(true);
+    expect(r.statsA.state).toBe("open");
+    expect(r.statsA.persistentCongestion).toBeGreaterThan(0);
+  });
+
   it("dies with idle_timeout when nothing arrives", () => {
     const a = new ReliableChannel({
       now: 0,
@@ -261,6 +286,28 @@ describe("PMTU probing", () => {
       expect(r.statsA.congestionEvents).toBe(0);
       expect(r.statsA.packetsLost).toBe(0);
     }
+  });
+
+  it("falls back to the base size when the path MTU shrinks mid-transfer, then searches again", () => {
+    let shrunk = false;
+    const r = simulate({
+      seed: 4,
+      bytesAtoB: 20_000_000,
+      linkAtoB: { delayMs: 2, bandwidthMbps: 200, queueBytes: 400_000 },
+      linkBtoA: { delayMs: 2 },
+      channel: { overhead: 30, maxDatagramSize: 65_000 },
+      observe: (sim) => {
+        if (!shrunk && sim.a.channel.stats().datagramSize === 65_000 && sim.now > 100) {
+          sim.linkAtoB.config.mtu = 1400; // a route change: big datagrams now vanish
+          shrunk = true;
+        }
+      },
+    });
+    expect(shrunk).toBe(true);
+    expect(r.done).toBe(true);
+    expect(r.statsA.pmtuBlackHoles).toBeGreaterThan(0);
+    expect(r.statsA.datagramSize).toBeLessThanOrEqual(1400);
+    expect(r.statsA.datagramSize).toBeGreaterThan(1336);
   });
 
   it("never exceeds the base size when nothing bigger gets through", () => {

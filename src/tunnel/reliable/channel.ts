@@ -25,6 +25,8 @@ import {
   MAX_ACK_DELAY_MS,
   MAX_ACK_RANGES,
   MAX_CLOSE_REPEATS,
+  PERSISTENT_CONGESTION_THRESHOLD,
+  PMTU_BLACK_HOLE_PTOS,
 } from "./constants.js";
 import { Pacer } from "./pacer.js";
 import {
@@ -65,6 +67,7 @@ export class ReliableChannel {
   private readonly idleTimeoutMs: number;
   private readonly deadPeerTimeoutMs: number;
   private readonly maxPtoCount: number;
+  private readonly baseDatagramSize: number;
 
   private readonly rtt: RttEstimator;
   private readonly cc: CongestionController;
@@ -121,6 +124,7 @@ export class ReliableChannel {
     this.acks = new AckTracker(maxAckDelay);
     this.recvBuf = new RecvBuffer(opts.recvWindowBytes ?? DEFAULT_RECV_WINDOW_BYTES);
     this.pmtu = new PmtuSearch(base, maxDatagram);
+    this.baseDatagramSize = base;
     this.lastNow = this.lastReceived = this.lastEliciting = this.lastProgress = opts.now;
   }
 
@@ -297,6 +301,8 @@ export class ReliableChannel {
       peerMaxData: this.peerMaxData,
       pmtuProbesSent: this.pmtu.probesSent,
       pmtuProbesLost: this.pmtu.probesLost,
+      pmtuBlackHoles: this.pmtu.blackHoles,
+      persistentCongestion: this.cc.persistentCongestionEvents,
     };
   }
 
@@ -326,7 +332,7 @@ export class ReliableChannel {
   /** Fires when an outstanding packet crosses the time threshold (9/8 RTT): it is lost. */
   private onLossTimer(now: number): void {
     this.recovery.onLossTimeout(now);
-    this.onLost(this.recovery.lost, now);
+    this.onLost(this.recovery.lost, now, NONE_ACKED);
   }
 
   /**
@@ -342,6 +348,11 @@ export class ReliableChannel {
       return;
     }
     this.probesPending = PROBES_PER_PTO;
+    if (recovery.ptoCount === PMTU_BLACK_HOLE_PTOS && this.pmtu.current > this.baseDatagramSize) {
+      // Maybe the path now drops our big datagrams: probe and retransmit at the safe size.
+      this.pmtu.onBlackHole(this.baseDatagramSize);
+      this.cc.setDatagramSize(this.baseDatagramSize);
+    }
     if (this.sendableNew() === 0 && this.sendBuf.lost.isEmpty) {
       const oldest = recovery.oldestWithStream();
       if (oldest !== undefined) this.sendBuf.onLost(oldest.streamOffset, oldest.streamLen);
@@ -383,12 +394,13 @@ export class ReliableChannel {
       }
       if (ackOfAck >= 0) this.acks.onAckAcked(ackOfAck);
     }
-    if (recovery.lost.length > 0) this.onLost(recovery.lost, now);
+    if (recovery.lost.length > 0) this.onLost(recovery.lost, now, acked);
     this.pacer.configure(this.cc.cwnd, this.rtt.smoothed, this.cc.inSlowStart, this.pmtu.current);
   }
 
-  private onLost(lost: readonly SentPacket[], now: number): void {
+  private onLost(lost: readonly SentPacket[], now: number, acked: readonly SentPacket[]): void {
     let newestLostSent = Number.NEGATIVE_INFINITY;
+    let oldestLostSent = Number.POSITIVE_INFINITY;
     for (let i = 0; i < lost.length; i++) {
       const p = lost[i];
       if (p.probeSize > 0) {
@@ -401,8 +413,29 @@ export class ReliableChannel {
       if (p.streamLen > 0) this.sendBuf.onLost(p.streamOffset, p.streamLen);
       if (p.maxData >= 0 && p.maxData === this.recvBuf.maxData) this.recvBuf.maxDataPending = true;
       if (p.timeSent > newestLostSent) newestLostSent = p.timeSent;
+      if (p.timeSent < oldestLostSent) oldestLostSent = p.timeSent;
     }
-    if (newestLostSent > Number.NEGATIVE_INFINITY) this.cc.onLossEvent(newestLostSent, now, this.rtt);
+    if (newestLostSent === Number.NEGATIVE_INFINITY) return;
+    if (this.isPersistentCongestion(oldestLostSent, newestLostSent, acked)) {
+      this.cc.onPersistentCongestion(now);
+    } else {
+      this.cc.onLossEvent(newestLostSent, now, this.rtt);
+    }
+  }
+
+  /**
+   * RFC 9002 §7.6, simplified: everything sent over more than three PTOs (without backoff) was
+   * lost and nothing sent in between was acknowledged by this ACK — the path went dark.
+   */
+  private isPersistentCongestion(oldest: number, newest: number, acked: readonly SentPacket[]): boolean {
+    const rtt = this.rtt;
+    if (!rtt.hasSample) return false;
+    if (newest - oldest <= rtt.pto() * PERSISTENT_CONGESTION_THRESHOLD) return false;
+    for (let i = 0; i < acked.length; i++) {
+      const t = acked[i].timeSent;
+      if (t > oldest && t < newest) return false;
+    }
+    return true;
   }
 
   private onPmtuProbeAcked(size: number, now: number): void {
@@ -578,6 +611,8 @@ export class ReliableChannel {
     this.keepalivePending = false;
   }
 }
+
+const NONE_ACKED: readonly SentPacket[] = [];
 
 function writePn(buf: Buffer, pn: number): number {
   return writeVarint(buf, 0, pn);

@@ -41,6 +41,7 @@ export class CongestionController {
   /** Moving average of the fraction of packets lost. */
   lossRate = 0;
   congestionEvents = 0;
+  persistentCongestionEvents = 0;
   /** Loss events judged random (no queueing delay, low loss rate) and not reacted to. */
   ignoredLossEvents = 0;
   /** Times slow start ended on delay rather than loss. */
@@ -146,7 +147,7 @@ export class CongestionController {
 
   /** RFC 9002 §7.6: everything sent over a long span was lost — start again from the floor. */
   onPersistentCongestion(now: number): void {
-    this.congestionEvents++;
+    this.persistentCongestionEvents++;
     this.recoveryStart = now;
     this.ssthresh = Math.max(this.cwnd * LOSS_REDUCTION_FACTOR, this.minWindow);
     this.cwnd = this.minWindow;

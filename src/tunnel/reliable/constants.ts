@@ -29,6 +29,14 @@ export const MAX_TRACKED_RANGES = 64;
 /** Upper bound of one backed-off probe timeout period, so a long outage is still probed. */
 export const MAX_PTO_PERIOD_MS = 8000;
 
+/** RFC 9002 kPersistentCongestionThreshold: losses spanning this many PTOs reset the window. */
+export const PERSISTENT_CONGESTION_THRESHOLD = 3;
+/**
+ * RFC 8899 black-hole detection: after this many consecutive probe timeouts the datagram size
+ * falls back to the base size (the path may have shrunk) and the search starts again.
+ */
+export const PMTU_BLACK_HOLE_PTOS = 3;
+
 /** Congestion window floor, in datagrams (RFC 9002 kMinimumWindow = 2). */
 export const MIN_WINDOW_PACKETS = 2;
 /** Initial window (RFC 9002 §7.2): min(10 * size, max(14720, 2 * size)). */

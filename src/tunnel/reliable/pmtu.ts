@@ -20,6 +20,7 @@ export class PmtuSearch {
   inFlight = 0;
   probesSent = 0;
   probesLost = 0;
+  blackHoles = 0;
   private failed: number;
   private attempts = 0;
   private raiseAt = Number.POSITIVE_INFINITY;
@@ -70,6 +71,16 @@ export class PmtuSearch {
       if (size < this.failed) this.failed = size;
       this.finishIfDone(now);
     }
+  }
+
+  /** Packets of the current size stopped getting through: fall back to the base and search again. */
+  onBlackHole(base: number): void {
+    this.current = Math.min(base, this.max);
+    this.inFlight = 0;
+    this.failed = this.max + 1;
+    this.attempts = 0;
+    this.raiseAt = Number.POSITIVE_INFINITY;
+    this.blackHoles++;
   }
 
   private nextCandidate(): number {

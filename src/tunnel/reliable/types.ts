@@ -67,4 +67,8 @@ export interface ChannelStats {
   peerMaxData: number;
   pmtuProbesSent: number;
   pmtuProbesLost: number;
+  /** Times the datagram size fell back to the base after repeated probe timeouts. */
+  pmtuBlackHoles: number;
+  /** Times the window collapsed to the minimum after losses spanning several PTOs. */
+  persistentCongestion: number;
 }
