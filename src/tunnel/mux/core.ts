@@ -22,7 +22,13 @@ import {
   PING_BODY_SIZE,
 } from "./constants.js";
 import { FrameDecoder } from "./decoder.js";
+import { Fifo } from "./fifo.js";
 import { ReceiveWindow, type WindowBudget } from "./flow.js";
+import { Keepalive } from "./keepalive.js";
+import { type MuxCounters, type Phase, type StreamState, zeroCounters } from "./state.js";
+
+export type { MuxCounters } from "./state.js";
+
 import {
   encodeAccept,
   encodeDataHeader,
@@ -64,95 +70,44 @@ export type MuxEvent =
   /** The session is over; all streams are gone. `byPeer`: the peer sent GO_AWAY or the channel closed. */
   | { type: "closed"; code: number; reason: string; byPeer: boolean };
 
-/** `opening`: we sent OPEN; `incoming`: we got OPEN and have not answered; `open`: accepted. */
-type Phase = "opening" | "incoming" | "open";
-
-interface StreamState {
-  id: number;
-  phase: Phase;
-  send: ByteQueue;
-  /** Bytes the peer allows us to send. */
-  sendCredit: number;
-  finQueued: boolean;
-  finSent: boolean;
-  finReceived: boolean;
-  recv: ReceiveWindow;
-  /** In the round-robin ready queue. */
-  scheduled: boolean;
-}
-
-export interface MuxCounters {
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  dataBytesIn: number;
-  dataBytesOut: number;
-  streamsOpened: number;
-  streamsAccepted: number;
-  streamsRefused: number;
-  resetsSent: number;
-  resetsReceived: number;
-  /** Frames for streams that already ended (a normal race with a reset); dropped. */
-  staleFrames: number;
-  protocolErrors: number;
-  windowGrowths: number;
-}
-
 export class MuxCore {
-  readonly counters: MuxCounters = {
-    framesIn: 0,
-    framesOut: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    dataBytesIn: 0,
-    dataBytesOut: 0,
-    streamsOpened: 0,
-    streamsAccepted: 0,
-    streamsRefused: 0,
-    resetsSent: 0,
-    resetsReceived: 0,
-    staleFrames: 0,
-    protocolErrors: 0,
-    windowGrowths: 0,
-  };
-  /** Smoothed round-trip time from PING/PONG; 0 until measured. */
-  srttMs = 0;
+  readonly counters: MuxCounters = zeroCounters();
 
   private readonly initiator: boolean;
   private readonly maxStreams: number;
   private readonly maxFrameSize: number;
   private readonly maxStreamWindow: number;
-  private readonly keepaliveIntervalMs: number;
-  private readonly keepaliveTimeoutMs: number;
+  private readonly keepalive: Keepalive;
   private readonly budget: WindowBudget;
   private readonly decoder: FrameDecoder;
   private readonly streams = new Map<number, StreamState>();
   private nextLocalId: number;
   private lastPeerId = 0;
-  private control: Buffer[] = [];
-  private ready: (StreamState | undefined)[] = [];
-  private readyHead = 0;
-  private events: MuxEvent[] = [];
-  private eventsHead = 0;
+  /** Encoded control frames; they go out before any DATA. */
+  private readonly control = new Fifo<Buffer>();
+  /** Streams with something to send, in round-robin order. */
+  private readonly ready = new Fifo<StreamState>();
+  private readonly events = new Fifo<MuxEvent>();
   private ended: { code: number; reason: string } | null = null;
-  private pingSeq = 0;
-  private outstandingPing: { seq: number; sentAt: number } | null = null;
-  private lastPingAt: number;
-  private lastRxAt: number;
 
   constructor(opts: MuxCoreOptions, now: number) {
     this.initiator = opts.initiator;
     this.nextLocalId = opts.initiator ? 1 : 2;
     this.maxStreams = opts.maxStreams ?? DEFAULT_MAX_STREAMS;
-    this.maxFrameSize = opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxFrameSize = Math.max(1, Math.min(MAX_DATA_BODY, opts.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE));
     this.maxStreamWindow = Math.max(INITIAL_STREAM_WINDOW, opts.maxStreamWindow ?? DEFAULT_MAX_STREAM_WINDOW);
     this.budget = { total: 0, max: opts.maxSessionWindow ?? DEFAULT_MAX_SESSION_WINDOW };
-    this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
-    this.keepaliveTimeoutMs = opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+    this.keepalive = new Keepalive(
+      opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
+      opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+      now,
+    );
     this.decoder = new FrameDecoder(MAX_DATA_BODY);
-    this.lastPingAt = now;
-    this.lastRxAt = now;
+  }
+
+  /** Smoothed round-trip time from PING/PONG; 0 until measured. */
+  get srttMs(): number {
+    return this.keepalive.srttMs;
   }
 
   get isClosed(): boolean {
@@ -269,37 +224,31 @@ export class MuxCore {
   /** Measures RTT now (also done by the keepalive timer). */
   ping(now: number): void {
     if (this.ended) return;
-    const seq = ++this.pingSeq >>> 0;
     const body = Buffer.alloc(PING_BODY_SIZE);
-    body.writeUInt32BE(seq, 0);
+    body.writeUInt32BE(this.keepalive.pingSent(now), 0);
     this.queueControl(encodePing(body));
-    this.outstandingPing = { seq, sentAt: now };
-    this.lastPingAt = now;
   }
 
   // ---- timers -----------------------------------------------------------------------------
 
   /** When `onTimer` should next run, or null for never. */
   nextTimerAt(): number | null {
-    if (this.ended || this.keepaliveIntervalMs <= 0) return null;
-    const nextPing = this.lastPingAt + this.keepaliveIntervalMs;
-    if (!this.outstandingPing) return nextPing;
-    return Math.min(nextPing, this.lastRxAt + this.keepaliveTimeoutMs);
+    return this.ended ? null : this.keepalive.nextAt();
   }
 
   /**
    * Keepalive hook. Fires every keepalive interval to send a PING (which also refreshes the RTT
    * used by window auto-tuning), and at the timeout to end a session whose peer went silent.
-   * Silence is measured from the last byte received, not the last PONG: behind megabytes of
-   * queued data a PONG can be late while the peer is clearly alive.
    */
   onTimer(now: number): void {
-    if (this.ended || this.keepaliveIntervalMs <= 0) return;
-    if (this.outstandingPing && now - this.lastRxAt >= this.keepaliveTimeoutMs) {
-      this.goAway(GOAWAY.KEEPALIVE_TIMEOUT, `nothing received for ${Math.round(now - this.lastRxAt)} ms`);
-      return;
+    if (this.ended) return;
+    const due = this.keepalive.due(now);
+    if (due === "timeout") {
+      const silent = Math.round(this.keepalive.silentFor(now));
+      this.goAway(GOAWAY.KEEPALIVE_TIMEOUT, `nothing received for ${silent} ms`);
+    } else if (due === "ping") {
+      this.ping(now);
     }
-    if (now - this.lastPingAt >= this.keepaliveIntervalMs) this.ping(now);
   }
 
   // ---- input ------------------------------------------------------------------------------
@@ -308,7 +257,7 @@ export class MuxCore {
   receive(chunk: Buffer, now: number): void {
     if (this.ended) return;
     this.counters.bytesIn += chunk.length;
-    this.lastRxAt = now;
+    this.keepalive.received(now);
     this.decoder.push(chunk);
     for (let f = this.decoder.next(); f && !this.ended; f = this.decoder.next()) {
       this.counters.framesIn++;
@@ -318,16 +267,7 @@ export class MuxCore {
   }
 
   pollEvent(): MuxEvent | undefined {
-    if (this.eventsHead === this.events.length) {
-      if (this.eventsHead > 0) {
-        this.events.length = 0;
-        this.eventsHead = 0;
-      }
-      return undefined;
-    }
-    const e = this.events[this.eventsHead];
-    this.events[this.eventsHead++] = undefined as unknown as MuxEvent;
-    return e;
+    return this.events.shift();
   }
 
   private handle(f: Frame, now: number): void {
@@ -480,14 +420,9 @@ export class MuxCore {
   }
 
   private onPong(f: Frame, now: number): void {
-    const p = this.outstandingPing;
-    if (f.body.length !== PING_BODY_SIZE || !p || f.body.readUInt32BE(0) !== p.seq) {
+    if (f.body.length !== PING_BODY_SIZE || !this.keepalive.pong(f.body.readUInt32BE(0), now)) {
       this.counters.staleFrames++;
-      return;
     }
-    this.outstandingPing = null;
-    const sample = Math.max(0, now - p.sentAt);
-    this.srttMs = this.srttMs === 0 ? sample : (7 * this.srttMs + sample) / 8;
   }
 
   private violation(reason: string): void {
@@ -499,7 +434,7 @@ export class MuxCore {
 
   /** True when `pull` would return something. */
   hasOutput(): boolean {
-    return this.control.length > 0 || this.readyHead < this.ready.length;
+    return this.control.length > 0 || this.ready.length > 0;
   }
 
   /**
@@ -510,16 +445,14 @@ export class MuxCore {
    */
   pull(maxBytes: number, out: Buffer[]): number {
     let bytes = 0;
-    let i = 0;
-    for (; i < this.control.length && bytes < maxBytes; i++) {
-      out.push(this.control[i]);
-      bytes += this.control[i].length;
+    while (bytes < maxBytes && this.control.length > 0) {
+      const frame = this.control.shift()!;
+      out.push(frame);
+      bytes += frame.length;
       this.counters.framesOut++;
     }
-    this.control = i === this.control.length ? [] : this.control.slice(i);
-    while (bytes < maxBytes && this.readyHead < this.ready.length && !this.ended) {
-      const s = this.ready[this.readyHead]!;
-      this.ready[this.readyHead++] = undefined;
+    while (bytes < maxBytes && this.ready.length > 0 && !this.ended) {
+      const s = this.ready.shift()!;
       s.scheduled = false;
       if (this.streams.get(s.id) !== s || !this.canSend(s)) continue;
       const n = Math.min(s.send.length, s.sendCredit, this.maxFrameSize);
@@ -536,13 +469,6 @@ export class MuxCore {
       } else {
         this.schedule(s);
       }
-    }
-    if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyHead = 0;
-    } else if (this.readyHead > 1024) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyHead = 0;
     }
     this.counters.bytesOut += bytes;
     return bytes;
@@ -605,9 +531,7 @@ export class MuxCore {
       s.send.clear();
     }
     this.streams.clear();
-    this.ready = [];
-    this.readyHead = 0;
-    this.outstandingPing = null;
+    this.ready.clear();
     this.events.push({ type: "closed", code, reason, byPeer });
   }
 }
