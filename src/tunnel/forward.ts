@@ -42,7 +42,7 @@ export async function startForward(opts: ForwardOptions): Promise<ForwardHandle>
           stream.destroy();
           return;
         }
-        splice(sock, stream);
+        void splice(sock, stream);
         sock.resume();
       },
       (err) => {

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { splice } from "../../src/tunnel/socks/splice.js";
+import { splice } from "../../src/tunnel/splice.js";
 
 /** Two connected TCP sockets on loopback: [near, far]. Half-close capable. */
 async function socketPair(): Promise<[Socket, Socket]> {

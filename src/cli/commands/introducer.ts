@@ -1,14 +1,42 @@
 import type { Command } from "commander";
-import { NotAvailableError } from "../../util/errors.js";
+import { loadIntroducerConfig } from "../../config/load.js";
+import { readPrivateKeyFile } from "../../crypto/keys.js";
+import { startIntroducer } from "../../introducer/server.js";
+import { parseHostPort } from "../../util/addr.js";
+import { createLogger } from "../../util/logger.js";
 import { action } from "../run.js";
 
 export function register(program: Command): void {
   program
     .command("introducer")
-    .description("run an introducer (rendezvous server)")
+    .description("run an introducer (rendezvous server) on UDP and TCP")
+    .requiredOption("-c, --config <file>", "introducer config file")
+    .option("--log-level <level>", "override log.level from the config")
     .action(
-      action(() => {
-        throw new NotAvailableError("p2ptun introducer");
+      action(async (opts: { config: string; logLevel?: string }) => {
+        const cfg = loadIntroducerConfig(opts.config);
+        const logger = createLogger({ level: opts.logLevel ?? cfg.log.level, name: "introducer" });
+        const listen = parseHostPort(cfg.listen, { defaultPort: 2345 });
+        if (!listen.ok) throw new Error(listen.error);
+        const running = await startIntroducer({
+          listen: listen.value,
+          privateKey: readPrivateKeyFile(cfg.privateKeyPath),
+          peers: cfg.peers.map((p) => ({ name: p.name, publicKey: Buffer.from(p.publicKey, "base64") })),
+          logger,
+        });
+        logger.info(
+          { udp: running.udpPort, tcp: running.tcpPort, peers: cfg.peers.length },
+          "introducer listening",
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            logger.info({ signal }, "stopping");
+            running.close().then(resolve, resolve);
+          };
+          process.once("SIGTERM", () => stop("SIGTERM"));
+          process.once("SIGINT", () => stop("SIGINT"));
+        });
+        logger.flush();
       }),
     );
 }

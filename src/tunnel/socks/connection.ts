@@ -8,11 +8,11 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../../util/logger.js";
+import { splice } from "../splice.js";
 import { toStreamRefused } from "../stream-errors.js";
 import { FAILURE_LINGER_MS, HANDSHAKE_TIMEOUT_MS, MAX_EARLY_DATA_BYTES } from "./constants.js";
 import type { SocksCredentials } from "./credentials.js";
 import { type HandshakeAction, SocksHandshake } from "./handshake.js";
-import { splice } from "./splice.js";
 
 export interface ConnectionOptions {
   credentials?: SocksCredentials;

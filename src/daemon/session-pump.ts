@@ -1,0 +1,67 @@
+/**
+ * Drives the SessionManager (Noise IK sessions with every peer) from the UDP socket: feeds it
+ * packets and timer ticks, sends what it asks to send, and hands the other actions to the peer
+ * they concern. The hot path: `send` and `handle` of DATA packets.
+ */
+import { type SessionAction, SessionManager } from "../crypto/noise/session-manager.js";
+import type { Endpoint } from "../util/addr.js";
+import type { Clock } from "../util/clock.js";
+import { CoreTimer } from "./scheduler.js";
+
+export type SessionEvent = Exclude<SessionAction, { type: "send" }>;
+
+export class SessionPump {
+  readonly manager: SessionManager;
+  private readonly timer: CoreTimer;
+
+  constructor(
+    opts: { privateKey: Buffer; peers: Buffer[]; clock: Clock },
+    private readonly sendUdp: (packet: Buffer, to: Endpoint) => void,
+    private readonly onEvent: (e: SessionEvent) => void,
+  ) {
+    this.manager = new SessionManager({
+      privateKey: opts.privateKey,
+      peers: opts.peers,
+      now: opts.clock.now(),
+    });
+    this.timer = new CoreTimer(
+      { nextTimer: () => this.manager.nextTimer(), tick: (now) => this.run(this.manager.tick(now)) },
+      () => opts.clock.now(),
+    );
+    this.clock = opts.clock;
+  }
+
+  private readonly clock: Clock;
+
+  private run(actions: SessionAction[]): void {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      if (a.type === "send") this.sendUdp(a.packet, a.to);
+      else this.onEvent(a);
+    }
+  }
+
+  handle(packet: Buffer, from: Endpoint): void {
+    this.run(this.manager.handle(packet, from, this.clock.now()));
+    this.timer.rearm();
+  }
+
+  send(peer: Buffer | string, payload: Buffer): void {
+    this.run(this.manager.send(peer, payload, this.clock.now()));
+    this.timer.rearm();
+  }
+
+  connect(peer: Buffer | string, endpoint: Endpoint): void {
+    this.run(this.manager.connect(peer, endpoint, this.clock.now()));
+    this.timer.rearm();
+  }
+
+  setPeers(peers: Buffer[]): void {
+    this.manager.setPeers(peers);
+    this.timer.rearm();
+  }
+
+  close(): void {
+    this.timer.close();
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The first byte of a decrypted session payload (docs/PROTOCOL.md, "Noise session"), and the
+ * small link-control messages that agree on which reliable channel + mux instance ("link") the
+ * two peers are using. Decoders are total: they return null on anything malformed.
+ */
+export const INNER = {
+  /** [linkId u32][reliable channel packet] — the UDP path's data. */
+  CHANNEL: 0x01,
+  /** [mux bytes] — the TCP path's data (TCP is already reliable and ordered). */
+  MUX: 0x02,
+  /** [linkId u32] the link leader's "use this link from now on". */
+  LINK_OPEN: 0x03,
+  /** [linkId u32] the follower's acknowledgement of LINK_OPEN. */
+  LINK_ACK: 0x04,
+  /** [nonce u32] the follower's "I need a link"; the same nonce for the same need. */
+  LINK_REQUEST: 0x05,
+} as const;
+
+export function encodeU32Message(type: number, value: number): Buffer {
+  const b = Buffer.allocUnsafe(5);
+  b[0] = type;
+  b.writeUInt32BE(value >>> 0, 1);
+  return b;
+}
+
+/** The u32 of a 5-byte control message, or null. */
+export function decodeU32Message(payload: Buffer): number | null {
+  return payload.length === 5 ? payload.readUInt32BE(1) : null;
+}
+
+/** Prepends [CHANNEL][linkId] to a channel packet (one copy, as the session encrypts it anyway). */
+export function encodeChannelPacket(linkId: number, packet: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(5 + packet.length);
+  b[0] = INNER.CHANNEL;
+  b.writeUInt32BE(linkId >>> 0, 1);
+  packet.copy(b, 5);
+  return b;
+}
+
+/** Splits a CHANNEL payload into its link id and packet, or null when too short. */
+export function decodeChannelPacket(payload: Buffer): { linkId: number; packet: Buffer } | null {
+  if (payload.length < 5) return null;
+  return { linkId: payload.readUInt32BE(1), packet: payload.subarray(5) };
+}
