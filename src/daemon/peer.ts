@@ -206,9 +206,14 @@ export class Peer {
 
   /** A disco packet from this peer (routing by sender key was done by the caller). */
   onDisco(packet: Buffer, from: Endpoint, now: number): void {
-    if (this.puncher) return this.runPunch(this.puncher.handle(packet, from, now), now);
-    if (this.monitor && !this.monitor.lost)
-      return this.runMonitor(this.monitor.handle(packet, from, now), now);
+    if (this.puncher) {
+      this.runPunch(this.puncher.handle(packet, from, now), now);
+      return;
+    }
+    if (this.monitor && !this.monitor.lost) {
+      this.runMonitor(this.monitor.handle(packet, from, now), now);
+      return;
+    }
     // Nobody is probing: still answer an authenticated PING, so the peer's punch can succeed
     // even if our introduction is late.
     const msg = this.disco.open(packet);
