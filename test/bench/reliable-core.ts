@@ -49,7 +49,7 @@ function inMemory(totalBytes: number, maxDatagramSize: number): void {
 }
 
 function simulated(lossPct: number, rttMs: number): void {
-  const bytes = 30e6;
+  const bytes = rttMs >= 20 ? 100e6 : 30e6;
   const started = performance.now();
   const r = simulate({
     seed: 42,

@@ -3,6 +3,7 @@
  * throws as soon as a reader sees a wrong byte, so `done` plus the byte counts prove every byte
  * arrived exactly once and in order.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { simulate } from "../sim/harness.js";
 import type { LinkConfig } from "../sim/link.js";
@@ -55,6 +56,43 @@ describe("reliable channel in the simulator", () => {
       }
     });
   }
+
+  it("delivers exactly under random combinations of impairments (property)", () => {
+    const link = fc.record({
+      delayMs: fc.double({ min: 0.1, max: 40, noNaN: true }),
+      jitterMs: fc.double({ min: 0, max: 10, noNaN: true }),
+      loss: fc.double({ min: 0, max: 0.3, noNaN: true }),
+      duplicate: fc.double({ min: 0, max: 0.1, noNaN: true }),
+      reorder: fc.double({ min: 0, max: 0.1, noNaN: true }),
+      reorderDelayMs: fc.double({ min: 0, max: 20, noNaN: true }),
+      bandwidthMbps: fc.constantFrom(undefined, 5, 50, 500),
+      queueBytes: fc.constantFrom(undefined, 20_000, 200_000),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        link,
+        link,
+        fc.integer({ min: 1, max: 300_000 }),
+        fc.integer({ min: 0, max: 50_000 }),
+        fc.constantFrom(1200, 1452, 9000),
+        (seed, ab, ba, bytesAtoB, bytesBtoA, maxDatagramSize) => {
+          const r = simulate({
+            seed,
+            bytesAtoB,
+            bytesBtoA,
+            linkAtoB: ab,
+            linkBtoA: ba,
+            channel: { overhead: 30, maxDatagramSize },
+          });
+          expect(r.done).toBe(true);
+          expect(r.statsB.bytesRead).toBe(bytesAtoB);
+          expect(r.statsA.bytesRead).toBe(bytesBtoA);
+        },
+      ),
+      { numRuns: 40, seed: 20261125 },
+    );
+  });
 
   it("survives a lossy return path (ACKs lost 30%)", () => {
     for (const seed of SEEDS) {
