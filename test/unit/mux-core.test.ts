@@ -10,6 +10,7 @@ import {
   FrameType,
   HEADER_SIZE,
   INITIAL_STREAM_WINDOW,
+  MAX_DATA_BODY,
 } from "../../src/tunnel/mux/constants.js";
 import { MuxCore, type MuxCoreOptions, type MuxEvent } from "../../src/tunnel/mux/core.js";
 import { FrameDecoder } from "../../src/tunnel/mux/decoder.js";
@@ -30,7 +31,7 @@ function pullAll(core: MuxCore, max = Number.POSITIVE_INFINITY): Buffer {
 }
 
 function frames(bytes: Buffer): Frame[] {
-  const d = new FrameDecoder(DEFAULT_MAX_FRAME_SIZE);
+  const d = new FrameDecoder(MAX_DATA_BODY);
   d.push(bytes);
   const out: Frame[] = [];
   for (let f = d.next(); f; f = d.next()) out.push(f);
@@ -239,18 +240,18 @@ describe("mux core: flow control and scheduling", () => {
 
   it("maxFrameSize only limits what we send; 64 KiB bodies from the peer are always accepted", () => {
     const small = new MuxCore({ initiator: true, keepaliveIntervalMs: 0, maxFrameSize: 1000 }, 0);
-    const big = new MuxCore({ initiator: false, keepaliveIntervalMs: 0 }, 0);
+    const big = new MuxCore({ initiator: false, keepaliveIntervalMs: 0, maxFrameSize: MAX_DATA_BODY }, 0);
     const id = small.open("x:1", 0);
     big.receive(pullAll(small), 0);
     big.accept(id);
     small.receive(pullAll(big), 0);
     small.write(id, Buffer.alloc(2500));
     expect(frames(pullAll(small)).map((f) => f.body.length)).toEqual([1000, 1000, 500]);
-    big.write(id, Buffer.alloc(DEFAULT_MAX_FRAME_SIZE));
+    big.write(id, Buffer.alloc(MAX_DATA_BODY));
     small.receive(pullAll(big), 0);
     expect(small.isClosed).toBe(false);
     const data = events(small).filter((e) => e.type === "data");
-    expect(data.map((e) => (e.type === "data" ? e.data.length : 0))).toEqual([DEFAULT_MAX_FRAME_SIZE]);
+    expect(data.map((e) => (e.type === "data" ? e.data.length : 0))).toEqual([MAX_DATA_BODY]);
   });
 
   it("a stream without credit does not hold up the others", () => {

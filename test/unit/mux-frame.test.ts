@@ -4,11 +4,11 @@ import { ByteQueue } from "../../src/tunnel/mux/byte-queue.js";
 import { coalesce } from "../../src/tunnel/mux/coalesce.js";
 import { RESET, resetCodeName } from "../../src/tunnel/mux/codes.js";
 import {
-  DEFAULT_MAX_FRAME_SIZE,
   FLAG_FIN,
   FrameType,
   HEADER_SIZE,
   MAX_CONTROL_BODY,
+  MAX_DATA_BODY,
   MAX_REASON_BYTES,
 } from "../../src/tunnel/mux/constants.js";
 import { FrameDecoder } from "../../src/tunnel/mux/decoder.js";
@@ -86,10 +86,7 @@ function cut(buf: Buffer, points: number[]): Buffer[] {
   return out;
 }
 
-function decodeAll(
-  chunks: Buffer[],
-  maxData = DEFAULT_MAX_FRAME_SIZE,
-): { frames: Frame[]; dec: FrameDecoder } {
+function decodeAll(chunks: Buffer[], maxData = MAX_DATA_BODY): { frames: Frame[]; dec: FrameDecoder } {
   const dec = new FrameDecoder(maxData);
   const frames: Frame[] = [];
   for (const c of chunks) {
@@ -156,18 +153,18 @@ describe("mux frame codec", () => {
     const unknown = Buffer.from([0x7f, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
     expect(decodeAll([unknown]).dec.error).toMatch(/unknown frame type 0x7f/);
     const big = encodeData(1, Buffer.alloc(0));
-    big.writeUInt32BE(DEFAULT_MAX_FRAME_SIZE + 1, 6);
+    big.writeUInt32BE(MAX_DATA_BODY + 1, 6);
     expect(decodeAll([big]).dec.error).toMatch(/exceeds/);
     const bigControl = encodeAccept(1);
     bigControl.writeUInt32BE(MAX_CONTROL_BODY + 1, 6);
     expect(decodeAll([bigControl]).dec.error).toMatch(/exceeds/);
     // A DATA body at the limit is fine.
-    expect(decodeAll([encodeData(1, Buffer.alloc(DEFAULT_MAX_FRAME_SIZE))]).frames).toHaveLength(1);
+    expect(decodeAll([encodeData(1, Buffer.alloc(MAX_DATA_BODY))]).frames).toHaveLength(1);
   });
 
   it("returns a body inside one chunk as a view, without copying", () => {
     const wire = encodeData(5, Buffer.from("zero-copy"));
-    const dec = new FrameDecoder(DEFAULT_MAX_FRAME_SIZE);
+    const dec = new FrameDecoder(MAX_DATA_BODY);
     dec.push(wire);
     const f = dec.next()!;
     expect(f.body.buffer).toBe(wire.buffer);

@@ -50,7 +50,7 @@ export const MAX_SEND_CREDIT = 2 ** 31 - 1;
  * the `maxFrameSize` option (what we send) can only lower it and needs no negotiation.
  */
 export const MAX_DATA_BODY = 64 * 1024;
-export const DEFAULT_MAX_FRAME_SIZE = MAX_DATA_BODY;
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024;
 export const DEFAULT_MAX_STREAMS = 1024;
 /** Queued-but-unsent bytes per stream above which the stream's Duplex stops accepting writes. */
 export const DEFAULT_STREAM_SEND_BUFFER = 256 * 1024;
