@@ -15,6 +15,12 @@ import { type Clock, systemClock } from "../../util/clock.js";
 import type { ReliableChannel } from "./channel.js";
 import type { DeadReason } from "./types.js";
 
+/**
+ * Datagrams sent per flush before yielding to the event loop (incoming ACKs and other peers get
+ * a turn; the rest goes out on the next turn).
+ */
+const MAX_DATAGRAMS_PER_FLUSH = 256;
+
 export interface ReliableDriverOptions {
   /** Sends one datagram (the session seals it); must not throw for network errors. */
   send: (datagram: Buffer) => void;
@@ -99,7 +105,15 @@ export class ReliableDriver extends EventEmitter<ReliableDriverEvents> {
     if (this.ended) return;
     const ch = this.channel;
     const now = this.clock.now();
-    for (let p = ch.poll(now); p !== null; p = ch.poll(now)) this.send(p);
+    let sent = 0;
+    for (let p = ch.poll(now); p !== null; p = ch.poll(now)) {
+      this.send(p);
+      if (++sent === MAX_DATAGRAMS_PER_FLUSH) {
+        this.deliver();
+        this.schedule();
+        return;
+      }
+    }
     this.deliver();
     if (this.needDrain && ch.writable) {
       this.needDrain = false;
