@@ -356,6 +356,7 @@ export function muxComplianceSuite(
       await Promise.all([clientClosed, serverClosed]);
       await expect(client.open("echo:2")).rejects.toMatchObject({ code: RESET.PEER_GONE });
       // Answering a request of a dead session gives a stream that errors, not a crash.
+      expect(pending[0].signal.aborted).toBe(true);
       const late = pending[0].accept();
       const [le] = await once(late, "error");
       expect(le).toMatchObject({ code: RESET.PEER_GONE });
@@ -385,6 +386,8 @@ export function muxComplianceSuite(
       ac.abort();
       await expect(opening).rejects.toMatchObject({ code: RESET.CANCELLED });
       await eventually(() => server.stats().resetsReceived === 1, "cancel reached the server");
+      expect(reqs[0].signal.aborted).toBe(true);
+      expect(reqs[0].signal.reason).toMatchObject({ code: RESET.CANCELLED });
       const late = reqs[0].accept();
       const [e] = await once(late, "error");
       expect(e).toMatchObject({ code: RESET.CANCELLED });

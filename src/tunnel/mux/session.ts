@@ -28,6 +28,11 @@ export interface MuxSessionOptions extends MuxCoreOptions {
 export interface IncomingStream {
   readonly id: number;
   readonly target: string;
+  /**
+   * Aborted (with a StreamResetError) when the opener gives up or the session ends before an
+   * answer: pass it to the dialer so it stops early.
+   */
+  readonly signal: AbortSignal;
   /** Sends ACCEPT and returns the stream. If the opener already gave up, the stream errors at once. */
   accept(): MuxStream;
   /** Refuses the stream; the opener's `open()` rejects with StreamRefusedError(code, reason). */
@@ -236,7 +241,7 @@ export class MuxSession extends EventEmitter {
         const req = this.incoming.get(e.id);
         if (req) {
           this.incoming.delete(e.id);
-          req.cancelled = new StreamResetError(e.code, e.reason);
+          req.cancel(new StreamResetError(e.code, e.reason));
           return;
         }
         this.streams.get(e.id)?.destroy(new StreamResetError(e.code, e.reason));
@@ -256,7 +261,7 @@ export class MuxSession extends EventEmitter {
       p.reject(new StreamRefusedError(RESET.PEER_GONE, text));
     }
     this.pendingOpens.clear();
-    for (const req of this.incoming.values()) req.cancelled = new StreamResetError(RESET.PEER_GONE, text);
+    for (const req of this.incoming.values()) req.cancel(new StreamResetError(RESET.PEER_GONE, text));
     this.incoming.clear();
     for (const s of [...this.streams.values()]) s.destroy(new StreamResetError(RESET.PEER_GONE, text));
     this.streams.clear();
@@ -383,6 +388,8 @@ export class MuxSession extends EventEmitter {
 class IncomingRequest implements IncomingStream {
   /** Set when the opener reset the stream (or the session ended) before we answered. */
   cancelled: StreamResetError | null = null;
+  private readonly abort = new AbortController();
+  readonly signal = this.abort.signal;
   private answered = false;
 
   constructor(
@@ -402,6 +409,13 @@ class IncomingRequest implements IncomingStream {
     const s = this.session.addStream(this.id, this.target);
     this.session.answer(this.id, true);
     return s;
+  }
+
+  /** The opener gave up or the session ended before we answered. */
+  cancel(err: StreamResetError): void {
+    if (this.cancelled) return;
+    this.cancelled = err;
+    this.abort.abort(err);
   }
 
   reject(code: number, reason: string): void {
