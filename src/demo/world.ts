@@ -15,6 +15,8 @@ export interface WorldOptions {
   /** joe's forward: listen here, connect to `target` on bob's side. */
   forwardListen: string;
   target: string;
+  /** more forwards of joe's, to targets bob allows too */
+  extraForwards?: { listen: string; connect: string }[];
   /** extra keys merged into each daemon config */
   joe?: Record<string, unknown>;
   bob?: Record<string, unknown>;
@@ -58,7 +60,10 @@ export function writeWorld(o: WorldOptions): World {
     introducers,
     control: "./joe.sock",
     peers: [{ name: "bob", publicKey: keys.bob, allow: [] }],
-    forwards: [{ listen: o.forwardListen, peer: "bob", connect: o.target }],
+    forwards: [
+      { listen: o.forwardListen, peer: "bob", connect: o.target },
+      ...(o.extraForwards ?? []).map((f) => ({ ...f, peer: "bob" })),
+    ],
     ...(o.socksListen ? { socks: [{ listen: o.socksListen, peer: "bob" }] } : {}),
     log: { level },
     ...o.joe,
@@ -68,7 +73,13 @@ export function writeWorld(o: WorldOptions): World {
     privateKeyFile: "./bob.key",
     introducers,
     control: "./bob.sock",
-    peers: [{ name: "joe", publicKey: keys.joe, allow: o.bobAllows ?? [o.target] }],
+    peers: [
+      {
+        name: "joe",
+        publicKey: keys.joe,
+        allow: o.bobAllows ?? [o.target, ...(o.extraForwards ?? []).map((f) => f.connect)],
+      },
+    ],
     log: { level },
     ...o.bob,
   };
