@@ -103,7 +103,7 @@ describe("loopback: introducer + two daemons", () => {
   it("many concurrent streams stay byte-exact", async () => {
     const inputs = Array.from({ length: 32 }, (_, i) => randomBytes(64 * 1024 + i));
     const outs = await Promise.all(inputs.map((d) => roundTrip(echoPort, d)));
-    outs.forEach((o, i) => expect(o.equals(inputs[i])).toBe(true));
+    for (const [i, o] of outs.entries()) expect(o.equals(inputs[i])).toBe(true);
   });
 
   it("a target the exit peer does not allow is refused, never dialled, and both sides log why", async () => {
