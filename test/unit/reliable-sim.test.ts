@@ -134,6 +134,24 @@ describe("reliable channel in the simulator", () => {
     });
   }
 
+  it("adapts to a reordering path: spurious losses widen the thresholds and undo reductions", () => {
+    const run = (jitterMs: number) =>
+      simulate({
+        seed: 1,
+        bytesAtoB: 10_000_000,
+        linkAtoB: { delayMs: 10, jitterMs, bandwidthMbps: 100, queueBytes: 300_000 },
+        linkBtoA: { delayMs: 10 },
+      });
+    const steady = run(0);
+    const jittery = run(10); // per-packet jitter of 10 ms reorders ~80 packets deep
+    expect(steady.done && jittery.done).toBe(true);
+    expect(jittery.statsA.spuriousLosses).toBeGreaterThan(0);
+    expect(jittery.statsA.packetThreshold).toBeGreaterThan(3);
+    expect(jittery.statsA.timeThreshold).toBeGreaterThan(9 / 8);
+    expect(jittery.statsA.undoneReductions).toBeGreaterThan(0);
+    expect(jittery.goodputMbps).toBeGreaterThan(0.7 * steady.goodputMbps);
+  });
+
   it("still backs off on real congestion: a full bottleneck queue reduces the window", () => {
     const r = simulate({
       seed: 5,

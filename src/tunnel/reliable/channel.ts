@@ -303,6 +303,10 @@ export class ReliableChannel {
       pmtuProbesLost: this.pmtu.probesLost,
       pmtuBlackHoles: this.pmtu.blackHoles,
       persistentCongestion: this.cc.persistentCongestionEvents,
+      spuriousLosses: this.recovery.spuriousLosses,
+      undoneReductions: this.cc.undoneReductions,
+      packetThreshold: this.recovery.packetThreshold,
+      timeThreshold: this.recovery.timeThreshold,
     };
   }
 
@@ -394,6 +398,7 @@ export class ReliableChannel {
       }
       if (ackOfAck >= 0) this.acks.onAckAcked(ackOfAck);
     }
+    if (recovery.spurious.length > 0) this.cc.onSpuriousLoss(recovery.spurious);
     if (recovery.lost.length > 0) this.onLost(recovery.lost, now, acked);
     this.pacer.configure(this.cc.cwnd, this.rtt.smoothed, this.cc.inSlowStart, this.pmtu.current);
   }
@@ -401,6 +406,9 @@ export class ReliableChannel {
   private onLost(lost: readonly SentPacket[], now: number, acked: readonly SentPacket[]): void {
     let newestLostSent = Number.NEGATIVE_INFINITY;
     let oldestLostSent = Number.POSITIVE_INFINITY;
+    let lowPn = Number.POSITIVE_INFINITY;
+    let highPn = -1;
+    let count = 0;
     for (let i = 0; i < lost.length; i++) {
       const p = lost[i];
       if (p.probeSize > 0) {
@@ -414,12 +422,15 @@ export class ReliableChannel {
       if (p.maxData >= 0 && p.maxData === this.recvBuf.maxData) this.recvBuf.maxDataPending = true;
       if (p.timeSent > newestLostSent) newestLostSent = p.timeSent;
       if (p.timeSent < oldestLostSent) oldestLostSent = p.timeSent;
+      if (p.pn < lowPn) lowPn = p.pn;
+      if (p.pn > highPn) highPn = p.pn;
+      count++;
     }
     if (newestLostSent === Number.NEGATIVE_INFINITY) return;
     if (this.isPersistentCongestion(oldestLostSent, newestLostSent, acked)) {
       this.cc.onPersistentCongestion(now);
     } else {
-      this.cc.onLossEvent(newestLostSent, now, this.rtt);
+      this.cc.onLossEvent(newestLostSent, now, this.rtt, lowPn, highPn, count);
     }
   }
 

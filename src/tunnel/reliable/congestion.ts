@@ -46,6 +46,15 @@ export class CongestionController {
   ignoredLossEvents = 0;
   /** Times slow start ended on delay rather than loss. */
   hystartExits = 0;
+  /** Window reductions undone because every loss behind them proved spurious. */
+  undoneReductions = 0;
+  // Undo state of the last reduction: the window before it and the packets that caused it.
+  private undoCwnd = 0;
+  private undoSsthresh = 0;
+  private eventLowPn = 0;
+  private eventHighPn = -1;
+  private eventLost = 0;
+  private eventSpurious = 0;
   private datagramSize: number;
   private caAccumulator = 0;
   // HyStart round state: a round ends when a packet sent after it began is acknowledged.
@@ -129,25 +138,56 @@ export class CongestionController {
   }
 
   /**
-   * After a batch of losses: `lastLostSent` is the send time of the newest lost packet. Starts a
-   * recovery period when the loss looks like congestion.
+   * After a batch of `count` losses with packet numbers in [lowPn, highPn]; `lastLostSent` is the
+   * send time of the newest. Starts a recovery period when the loss looks like congestion.
    */
-  onLossEvent(lastLostSent: number, now: number, rtt: RttEstimator): void {
+  onLossEvent(
+    lastLostSent: number,
+    now: number,
+    rtt: RttEstimator,
+    lowPn: number,
+    highPn: number,
+    count: number,
+  ): void {
     if (lastLostSent <= this.recoveryStart) return;
     if (!this.looksCongestive(rtt)) {
       this.ignoredLossEvents++;
       return;
     }
     this.congestionEvents++;
+    this.undoCwnd = this.cwnd;
+    this.undoSsthresh = this.ssthresh;
+    this.eventLowPn = lowPn;
+    this.eventHighPn = highPn;
+    this.eventLost = count;
+    this.eventSpurious = 0;
     this.recoveryStart = now;
     this.ssthresh = Math.max(this.cwnd * LOSS_REDUCTION_FACTOR, this.minWindow);
     this.cwnd = this.ssthresh;
     this.caAccumulator = 0;
   }
 
+  /**
+   * Packets declared lost were acknowledged after all. When that covers every loss behind the
+   * last reduction, the reduction was a reordering artefact: restore the window (like Linux's
+   * undo after DSACK).
+   */
+  onSpuriousLoss(pns: readonly number[]): void {
+    if (this.undoCwnd === 0) return;
+    for (let i = 0; i < pns.length; i++) {
+      if (pns[i] >= this.eventLowPn && pns[i] <= this.eventHighPn) this.eventSpurious++;
+    }
+    if (this.eventSpurious < this.eventLost) return;
+    this.cwnd = Math.max(this.cwnd, this.undoCwnd);
+    this.ssthresh = Math.max(this.ssthresh, this.undoSsthresh);
+    this.undoCwnd = 0;
+    this.undoneReductions++;
+  }
+
   /** RFC 9002 §7.6: everything sent over a long span was lost — start again from the floor. */
   onPersistentCongestion(now: number): void {
     this.persistentCongestionEvents++;
+    this.undoCwnd = 0;
     this.recoveryStart = now;
     this.ssthresh = Math.max(this.cwnd * LOSS_REDUCTION_FACTOR, this.minWindow);
     this.cwnd = this.minWindow;

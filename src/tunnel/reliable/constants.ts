@@ -14,6 +14,17 @@ export const ABSOLUTE_MAX_DATAGRAM_SIZE = 65000;
 export const PACKET_THRESHOLD = 3;
 /** RFC 9002 kTimeThreshold = 9/8 of an RTT. */
 export const TIME_THRESHOLD = 9 / 8;
+/**
+ * Reordering adaptation (RFC 9002 §6.1 allows it; Linux RACK does it): when a packet declared
+ * lost is acknowledged after all, the packet threshold grows to the observed reordering distance
+ * (up to this cap) and the time threshold by a step (up to the cap), so a reordering path stops
+ * causing spurious retransmissions and window reductions.
+ */
+export const MAX_PACKET_THRESHOLD = 128;
+export const TIME_THRESHOLD_STEP = 1 / 8;
+export const MAX_TIME_THRESHOLD = 2;
+/** Recently lost packet numbers remembered to recognise spurious losses. */
+export const MAX_REMEMBERED_LOST_RANGES = 16;
 /** RFC 9002 kGranularity: timer granularity assumed for loss and PTO timers. */
 export const TIMER_GRANULARITY_MS = 1;
 /** RTT assumed before the first sample (RFC 9002 kInitialRtt). */

@@ -4,11 +4,24 @@
  *
  * Sent packets live in an array indexed by packet number (numbers are dense), so an ACK touches
  * only the packets it newly acknowledges: ranges are walked from the top and the walk stops at
- * the oldest packet still outstanding. Packets below largestAcked − 2 are always resolved (acked
- * or lost), so the window walked per ACK stays small whatever the number in flight.
+ * the oldest packet still outstanding. Packets more than packetThreshold below largestAcked are
+ * always resolved (acked or lost), so the window walked per ACK stays small (≤ the threshold,
+ * itself capped) whatever the number in flight.
+ *
+ * Recently lost packet numbers are remembered: if one is acknowledged after all, the loss was
+ * spurious (reordering), and the thresholds adapt (see MAX_PACKET_THRESHOLD).
  */
-import { MAX_PTO_PERIOD_MS, PACKET_THRESHOLD } from "./constants.js";
+import {
+  MAX_PACKET_THRESHOLD,
+  MAX_PTO_PERIOD_MS,
+  MAX_REMEMBERED_LOST_RANGES,
+  MAX_TIME_THRESHOLD,
+  PACKET_THRESHOLD,
+  TIME_THRESHOLD,
+  TIME_THRESHOLD_STEP,
+} from "./constants.js";
 import type { AckFrame } from "./packet.js";
+import { RangeSet } from "./range-set.js";
 import type { RttEstimator } from "./rtt.js";
 
 export interface SentPacket {
@@ -39,6 +52,13 @@ export class LossRecovery {
   /** Packets newly acknowledged / declared lost by the last call; reused between calls. */
   readonly acked: SentPacket[] = [];
   readonly lost: SentPacket[] = [];
+  /** Packet numbers the last ACK showed were declared lost wrongly; reused between calls. */
+  readonly spurious: number[] = [];
+  /** Reordering tolerated before declaring loss, in packets and in RTTs (both adapt upward). */
+  packetThreshold = PACKET_THRESHOLD;
+  timeThreshold = TIME_THRESHOLD;
+  spuriousLosses = 0;
+  private readonly recentlyLost = new RangeSet();
 
   private slots: (SentPacket | undefined)[] = [];
   /** Packet number of slots[0]. */
@@ -74,8 +94,10 @@ export class LossRecovery {
   onAck(ack: AckFrame, now: number): boolean {
     this.acked.length = 0;
     this.lost.length = 0;
+    this.spurious.length = 0;
     if (ack.largest >= this.nextPn) return false;
     if (ack.largest > this.largestAcked) this.largestAcked = ack.largest;
+    if (!this.recentlyLost.isEmpty) this.findSpurious(ack.ranges);
     const slots = this.slots;
     const base = this.firstPn;
     const front = base + this.head;
@@ -141,7 +163,8 @@ export class LossRecovery {
     this.lossTime = Number.POSITIVE_INFINITY;
     const largest = this.largestAcked;
     if (largest < 0) return;
-    const lossDelay = this.rtt.lossDelay();
+    const lossDelay = this.rtt.lossDelay(this.timeThreshold);
+    const packetThreshold = this.packetThreshold;
     const slots = this.slots;
     const base = this.firstPn;
     const end = Math.min(largest - base, slots.length);
@@ -150,14 +173,42 @@ export class LossRecovery {
       if (p === undefined) continue;
       // Same expression as lossTime below, so a timer firing at lossTime always finds its packet.
       const lostAt = p.timeSent + lossDelay;
-      if (lostAt <= now || largest - p.pn >= PACKET_THRESHOLD) {
+      if (lostAt <= now || largest - p.pn >= packetThreshold) {
         slots[i] = undefined;
         if (p.ackEliciting) this.ackElicitingInFlight--;
         this.lost.push(p);
+        this.recentlyLost.add(p.pn, p.pn + 1);
       } else if (lostAt < this.lossTime) {
         this.lossTime = lostAt;
       }
     }
+  }
+
+  /**
+   * Collects acknowledged packet numbers that were declared lost (fills `spurious`) and widens
+   * the reordering thresholds to what the path showed.
+   */
+  private findSpurious(ranges: readonly number[]): void {
+    const lost = this.recentlyLost;
+    if (lost.count > MAX_REMEMBERED_LOST_RANGES) lost.keepHighest(MAX_REMEMBERED_LOST_RANGES);
+    const r = lost.r;
+    for (let k = 0; k < ranges.length && ranges[k] >= lost.min; k += 2) {
+      const hi = ranges[k];
+      const lo = ranges[k + 1];
+      for (let i = 0; i < r.length; i += 2) {
+        const from = Math.max(r[i], lo);
+        const to = Math.min(r[i + 1] - 1, hi);
+        for (let pn = from; pn <= to; pn++) this.spurious.push(pn);
+      }
+    }
+    if (this.spurious.length === 0) return;
+    for (const pn of this.spurious) {
+      lost.remove(pn, pn + 1);
+      const distance = this.largestAcked - pn + 1;
+      if (distance > this.packetThreshold) this.packetThreshold = Math.min(distance, MAX_PACKET_THRESHOLD);
+    }
+    this.spuriousLosses += this.spurious.length;
+    this.timeThreshold = Math.min(this.timeThreshold + TIME_THRESHOLD_STEP, MAX_TIME_THRESHOLD);
   }
 
   private trimFront(): void {

@@ -41,7 +41,7 @@ export class RttEstimator {
   }
 
   /** How long after a packet was sent a later-acked packet lets us call it lost (§6.1.2). */
-  lossDelay(): number {
-    return Math.max(TIME_THRESHOLD * Math.max(this.smoothed, this.latest), TIMER_GRANULARITY_MS);
+  lossDelay(threshold = TIME_THRESHOLD): number {
+    return Math.max(threshold * Math.max(this.smoothed, this.latest), TIMER_GRANULARITY_MS);
   }
 }

@@ -71,4 +71,11 @@ export interface ChannelStats {
   pmtuBlackHoles: number;
   /** Times the window collapsed to the minimum after losses spanning several PTOs. */
   persistentCongestion: number;
+  /** Packets declared lost that were acknowledged after all (reordering). */
+  spuriousLosses: number;
+  /** Window reductions undone because all the losses behind them were spurious. */
+  undoneReductions: number;
+  /** Current reordering thresholds (adapt upward on spurious losses). */
+  packetThreshold: number;
+  timeThreshold: number;
 }
