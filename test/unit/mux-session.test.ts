@@ -80,6 +80,36 @@ describe("MuxSession against a misbehaving peer", () => {
   });
 });
 
+describe("MuxSession over a stuck channel", () => {
+  it("close() still writes GO_AWAY and closes a channel that never drains", async () => {
+    const written: Buffer[] = [];
+    let closedWith: string | undefined | null = null;
+    const stuck: ByteChannel = {
+      write: (d) => {
+        written.push(d);
+        return false;
+      },
+      on() {
+        return this;
+      },
+      close: (reason) => {
+        closedWith = reason;
+      },
+    };
+    const session = new MuxSession(stuck, { initiator: true });
+    session.open("x:1").catch(() => {});
+    await new Promise((r) => setImmediate(r));
+    session.close("shutting down");
+    await new Promise((r) => setImmediate(r));
+    expect(closedWith).toBe("shutting down");
+    const dec = new FrameDecoder(1 << 20);
+    for (const w of written) dec.push(w);
+    const types: number[] = [];
+    for (let f = dec.next(); f; f = dec.next()) types.push(f.type);
+    expect(types.at(-1)).toBe(FrameType.GO_AWAY);
+  });
+});
+
 describe("MuxSession.open options", () => {
   it("rejects with TIMEOUT when AbortSignal.timeout fires, and tells the far side", async () => {
     const [a, b] = memoryPipe();

@@ -284,7 +284,9 @@ export class MuxSession extends EventEmitter {
     this.flushing = true;
     const pieces: Buffer[] = [];
     const writes: Buffer[] = [];
-    while (!this.channelBlocked && this.core.hasOutput()) {
+    // Once the session has ended only a few control frames (the GO_AWAY) are left: write them
+    // even into a blocked channel, so that a channel that never drains still gets closed.
+    while ((!this.channelBlocked || this.core.isClosed) && this.core.hasOutput()) {
       pieces.length = 0;
       writes.length = 0;
       this.core.pull(WRITE_BATCH_BYTES, pieces);
