@@ -78,10 +78,20 @@ function payload(n: number): Buffer {
   return randomBytes(n);
 }
 
+export interface SuiteTuning {
+  /** Bytes each way in the large-transfer test (default 20 MB); lower it for slow channels. */
+  largeTransferBytes?: number;
+}
+
+/**
+ * Registers the suite. `opts` is passed to both MuxSessions (minus `initiator`); `tuning` scales
+ * the heavy tests for slower channels.
+ */
 export function muxComplianceSuite(
   name: string,
   makePair: MakePair,
   opts: Partial<MuxSessionOptions> = {},
+  tuning: SuiteTuning = {},
 ): void {
   describe(`mux compliance: ${name}`, () => {
     const rigs: Rig[] = [];
@@ -130,8 +140,9 @@ export function muxComplianceSuite(
       expect(results).toEqual(sizes.map(() => true));
     });
 
-    it("moves 20 MB each way byte-exact", async () => {
-      const size = 20 * 1024 * 1024;
+    const large = tuning.largeTransferBytes ?? 20 * 1024 * 1024;
+    it(`moves ${(large / 1024 / 1024).toFixed(0)} MB each way byte-exact`, async () => {
+      const size = large;
       const down = payload(size);
       const { client } = await rig((req) => {
         const s = req.accept();
