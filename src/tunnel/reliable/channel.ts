@@ -23,32 +23,19 @@ import {
   DEFAULT_SEND_BUFFER_BYTES,
   INITIAL_MAX_DATA,
   MAX_ACK_DELAY_MS,
-  MAX_ACK_RANGES,
   MAX_CLOSE_REPEATS,
   PERSISTENT_CONGESTION_THRESHOLD,
   PMTU_BLACK_HOLE_PTOS,
 } from "./constants.js";
 import { Pacer } from "./pacer.js";
-import {
-  type AckFrame,
-  ackFrameSize,
-  closeFrameSize,
-  decodePacket,
-  encodeCloseReason,
-  FrameType,
-  maxDataFrameSize,
-  writeAckFrame,
-  writeCloseFrame,
-  writeMaxDataFrame,
-  writeStreamToEndHeader,
-} from "./packet.js";
+import { type AckFrame, decodePacket, encodeCloseReason } from "./packet.js";
+import { buildPacket, controlSize, emptyPlan, type PacketPlan, streamHeaderBound } from "./packet-builder.js";
 import { PmtuSearch } from "./pmtu.js";
 import { LossRecovery, type SentPacket } from "./recovery.js";
 import { RecvBuffer } from "./recv-buffer.js";
 import { RttEstimator } from "./rtt.js";
 import { SendBuffer } from "./send-buffer.js";
 import type { ChannelState, ChannelStats, DeadReason, ReliableChannelOptions } from "./types.js";
-import { varintSize, writeVarint } from "./varint.js";
 
 /** PTO probes sent per expiry (RFC 9002 §6.2.4 allows one or two). */
 const PROBES_PER_PTO = 2;
@@ -228,17 +215,17 @@ export class ReliableChannel {
     const hasData = newData > 0 || !this.sendBuf.lost.isEmpty;
     if (ccOpen && (probe || this.pacer.canSend(now))) {
       const probeSize = this.rtt.hasSample && !probe ? this.pmtu.probeSize(now) : 0;
-      if (probeSize > 0) return this.buildPmtuProbe(probeSize, now);
+      if (probeSize > 0) return this.sendPmtuProbe(probeSize, now);
       if (probe || hasData || this.keepalivePending || this.recvBuf.maxDataPending) {
-        return this.buildPacket(now, newData, true);
+        return this.sendPacket(now, newData, true);
       }
       this.cwndLimited = false;
     } else if (hasData && !ccOpen) {
       this.cwndLimited = true;
     }
     // Flow-control credit must not wait behind our own congestion window.
-    if (this.recvBuf.maxDataPending) return this.buildPacket(now, 0, false);
-    if (this.acks.due(now)) return this.buildAckOnly(now);
+    if (this.recvBuf.maxDataPending) return this.sendPacket(now, 0, false);
+    if (this.acks.due(now)) return this.sendAckOnly(now);
     return null;
   }
 
@@ -462,120 +449,73 @@ export class ReliableChannel {
     return Math.min(sb.writeOffset, this.peerMaxData) - sb.sendOffset;
   }
 
+  /** The ACK to put in a packet being built: whenever anything arrived since the last one. */
+  private planAck(plan: PacketPlan, now: number): void {
+    const acks = this.acks;
+    // Piggybacking on every packet after new arrivals is cheap, and it repairs lost ACK-only
+    // packets without waiting for the peer's probe timeout.
+    if ((acks.pending || acks.newSinceAck) && acks.received.r.length > 0) {
+      plan.ackRanges = acks.received.r;
+      plan.ackDelayUs = acks.delayUs(now);
+    }
+  }
+
   /**
    * An ack-eliciting packet: ACK (if owed), MAX_DATA (if pending), then retransmitted or new
    * stream data filling the rest; PING when nothing else elicits an ACK. `withData` false sends
    * control frames only.
    */
-  private buildPacket(now: number, newData: number, withData: boolean): Buffer {
-    const pn = this.recovery.nextPn;
-    const maxPayload = this.pmtu.current - this.overhead;
-    const acks = this.acks;
-    const ackRanges = acks.received.r;
-    // Piggyback an ACK whenever anything arrived since the last one: cheap, and it repairs
-    // lost ACK-only packets without waiting for the peer's probe timeout.
-    const sendAck = (acks.pending || acks.newSinceAck) && ackRanges.length > 0;
-    const delayUs = sendAck ? acks.delayUs(now) : 0;
-    let size = varintSize(pn);
-    if (sendAck) size += ackFrameSize(ackRanges, delayUs, MAX_ACK_RANGES);
-    const maxData = this.recvBuf.maxDataPending ? this.recvBuf.maxData : -1;
-    if (maxData >= 0) size += maxDataFrameSize(maxData);
-
+  private sendPacket(now: number, newData: number, withData: boolean): Buffer {
+    const plan = emptyPlan(this.recovery.nextPn);
+    this.planAck(plan, now);
+    if (this.recvBuf.maxDataPending) plan.maxData = this.recvBuf.maxData;
     const sb = this.sendBuf;
-    let streamOffset = 0;
-    let streamLen = 0;
     let isRetransmit = false;
     if (withData) {
-      // Stream header bound: offsets never exceed writeOffset.
-      const room = maxPayload - size - 1 - varintSize(sb.writeOffset);
+      const maxPayload = this.pmtu.current - this.overhead;
+      const room = maxPayload - controlSize(plan) - streamHeaderBound(sb.writeOffset);
       if (room > 0) {
-        streamLen = sb.takeRetransmit(room);
-        if (streamLen > 0) {
-          streamOffset = sb.takenOffset;
+        plan.streamLen = sb.takeRetransmit(room);
+        if (plan.streamLen > 0) {
+          plan.streamOffset = sb.takenOffset;
           isRetransmit = true;
         } else if (newData > 0) {
-          streamLen = Math.min(room, newData);
-          streamOffset = sb.takeNew(streamLen);
+          plan.streamLen = Math.min(room, newData);
+          plan.streamOffset = sb.takeNew(plan.streamLen);
         }
       }
     }
-    const ping = streamLen === 0 && maxData < 0;
-    if (streamLen > 0) size += 1 + varintSize(streamOffset) + streamLen;
-    if (ping) size += 1;
-
-    const buf = Buffer.allocUnsafe(size);
-    let pos = writePn(buf, pn);
-    if (sendAck) pos = writeAckFrame(buf, pos, ackRanges, delayUs, MAX_ACK_RANGES);
-    if (maxData >= 0) pos = writeMaxDataFrame(buf, pos, maxData);
-    if (ping) buf[pos++] = FrameType.PING;
-    if (streamLen > 0) {
-      pos = writeStreamToEndHeader(buf, pos, streamOffset);
-      sb.copy(streamOffset, streamLen, buf, pos);
-      if (isRetransmit) this.retransmittedBytes += streamLen;
-    }
-    if (sendAck) acks.onAckSent();
-    if (maxData >= 0) this.lastMaxDataSent = now;
+    plan.ping = plan.streamLen === 0 && plan.maxData < 0;
+    const buf = buildPacket(plan, sb);
+    if (isRetransmit) this.retransmittedBytes += plan.streamLen;
+    if (plan.ackRanges !== null) this.acks.onAckSent();
+    if (plan.maxData >= 0) this.lastMaxDataSent = now;
     this.recvBuf.maxDataPending = false;
     this.keepalivePending = false;
     if (this.probesPending > 0) this.probesPending--;
-    this.onSent(
-      {
-        pn,
-        timeSent: now,
-        size: size + this.overhead,
-        ackEliciting: true,
-        streamOffset,
-        streamLen,
-        maxData,
-        probeSize: 0,
-        largestAckSent: sendAck ? acks.largest : -1,
-      },
-      now,
-    );
+    this.onSent(sentRecord(plan, now, buf.length + this.overhead, 0, this.acks.largest), now);
     return buf;
   }
 
   /** A PMTU probe: PING + PADDING to exactly `datagramSize` on the wire, plus ACK if owed. */
-  private buildPmtuProbe(datagramSize: number, now: number): Buffer {
-    const pn = this.recovery.nextPn;
-    const size = datagramSize - this.overhead;
-    const buf = Buffer.allocUnsafe(size);
-    let pos = writePn(buf, pn);
-    const acks = this.acks;
-    const sendAck = (acks.pending || acks.newSinceAck) && acks.received.r.length > 0;
-    if (sendAck) {
-      pos = writeAckFrame(buf, pos, acks.received.r, acks.delayUs(now), MAX_ACK_RANGES);
-      acks.onAckSent();
-    }
-    buf[pos++] = FrameType.PING;
-    buf.fill(FrameType.PADDING, pos);
+  private sendPmtuProbe(datagramSize: number, now: number): Buffer {
+    const plan = emptyPlan(this.recovery.nextPn);
+    this.planAck(plan, now);
+    plan.ping = true;
+    plan.padTo = datagramSize - this.overhead;
+    const buf = buildPacket(plan, this.sendBuf);
+    if (plan.ackRanges !== null) this.acks.onAckSent();
     this.pmtu.onProbeSent(datagramSize);
-    this.onSent(
-      {
-        pn,
-        timeSent: now,
-        size: datagramSize,
-        ackEliciting: true,
-        streamOffset: 0,
-        streamLen: 0,
-        maxData: -1,
-        probeSize: datagramSize,
-        largestAckSent: sendAck ? acks.largest : -1,
-      },
-      now,
-    );
+    this.onSent(sentRecord(plan, now, datagramSize, datagramSize, this.acks.largest), now);
     return buf;
   }
 
   /** A packet with only an ACK frame: not ack-eliciting, not congestion controlled, not recorded. */
-  private buildAckOnly(now: number): Buffer {
-    const acks = this.acks;
-    const pn = this.recovery.nextPn++;
-    const delayUs = acks.delayUs(now);
-    const ranges = acks.received.r;
-    const buf = Buffer.allocUnsafe(varintSize(pn) + ackFrameSize(ranges, delayUs, MAX_ACK_RANGES));
-    writeAckFrame(buf, writePn(buf, pn), ranges, delayUs, MAX_ACK_RANGES);
-    acks.onAckSent();
+  private sendAckOnly(now: number): Buffer {
+    const plan = emptyPlan(this.recovery.nextPn++);
+    this.planAck(plan, now);
+    const buf = buildPacket(plan, this.sendBuf);
+    this.acks.onAckSent();
     this.packetsSent++;
     this.bytesSent += buf.length + this.overhead;
     return buf;
@@ -590,11 +530,10 @@ export class ReliableChannel {
     if (!this.closeSendPending || this.closeFrame === undefined) return null;
     this.closeSendPending = false;
     this.closeRepeats++;
-    const pn = this.recovery.nextPn++;
-    const buf = Buffer.allocUnsafe(varintSize(pn) + closeFrameSize(this.closeFrame));
-    writeCloseFrame(buf, writePn(buf, pn), this.closeFrame);
+    const plan = emptyPlan(this.recovery.nextPn++);
+    plan.close = this.closeFrame;
     this.packetsSent++;
-    return buf;
+    return buildPacket(plan, this.sendBuf);
   }
 
   /**
@@ -625,6 +564,23 @@ export class ReliableChannel {
 
 const NONE_ACKED: readonly SentPacket[] = [];
 
-function writePn(buf: Buffer, pn: number): number {
-  return writeVarint(buf, 0, pn);
+/** What loss recovery remembers about an ack-eliciting packet built from `plan`. */
+function sentRecord(
+  plan: PacketPlan,
+  now: number,
+  wireSize: number,
+  probeSize: number,
+  largestReceived: number,
+): SentPacket {
+  return {
+    pn: plan.pn,
+    timeSent: now,
+    size: wireSize,
+    ackEliciting: true,
+    streamOffset: plan.streamOffset,
+    streamLen: plan.streamLen,
+    maxData: plan.maxData,
+    probeSize,
+    largestAckSent: plan.ackRanges !== null ? largestReceived : -1,
+  };
 }
