@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ReliableChannel } from "../../src/tunnel/reliable/channel.js";
+import { ReliableOptionsError } from "../../src/tunnel/reliable/errors.js";
 import { decodePacket } from "../../src/tunnel/reliable/packet.js";
 import type { ReliableChannelOptions } from "../../src/tunnel/reliable/types.js";
 import { simulate } from "../sim/harness.js";
@@ -352,6 +353,25 @@ describe("close and bad input", () => {
     expect(t).toBeGreaterThan(0);
     drain(a, t);
     expect(a.state).toBe("closed");
+  });
+
+  it("rejects options no channel can work with, with a stable code", () => {
+    const bad: Partial<ReliableChannelOptions>[] = [
+      { overhead: -1 },
+      { overhead: 1180 },
+      { maxDatagramSize: 70_000 },
+      { sendBufferBytes: 0 },
+      { recvWindowBytes: -5 },
+    ];
+    for (const opts of bad) {
+      expect(() => new ReliableChannel({ now: 0, ...opts })).toThrow(ReliableOptionsError);
+      try {
+        new ReliableChannel({ now: 0, ...opts });
+      } catch (e) {
+        expect((e as ReliableOptionsError).code).toBe("RELIABLE_OPTIONS_INVALID");
+      }
+    }
+    expect(() => new ReliableChannel({ now: 0, overhead: 30, maxDatagramSize: 65_507 })).not.toThrow();
   });
 
   it("drops and counts malformed datagrams", () => {

@@ -13,6 +13,7 @@
 import { AckTracker } from "./ack-tracker.js";
 import { CongestionController, initialWindow } from "./congestion.js";
 import {
+  ABSOLUTE_MAX_DATAGRAM_SIZE,
   BASE_DATAGRAM_SIZE,
   DEFAULT_DEAD_PEER_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -24,9 +25,11 @@ import {
   INITIAL_MAX_DATA,
   MAX_ACK_DELAY_MS,
   MAX_CLOSE_REPEATS,
+  MIN_PAYLOAD_BYTES,
   PERSISTENT_CONGESTION_THRESHOLD,
   PMTU_BLACK_HOLE_PTOS,
 } from "./constants.js";
+import { ReliableOptionsError } from "./errors.js";
 import { Pacer } from "./pacer.js";
 import { type AckFrame, decodePacket, encodeCloseReason } from "./packet.js";
 import { buildPacket, controlSize, emptyPlan, type PacketPlan, streamHeaderBound } from "./packet-builder.js";
@@ -94,10 +97,10 @@ export class ReliableChannel {
   private bytesSent = 0;
 
   constructor(opts: ReliableChannelOptions) {
+    validateOptions(opts);
     this.overhead = opts.overhead ?? 0;
     const maxDatagram = opts.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE;
     const base = Math.min(opts.baseDatagramSize ?? BASE_DATAGRAM_SIZE, maxDatagram);
-    if (base - this.overhead < 64) throw new RangeError("datagram size too small for the overhead");
     this.sendLimit = opts.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
     this.keepaliveMs = opts.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -563,6 +566,30 @@ export class ReliableChannel {
 }
 
 const NONE_ACKED: readonly SentPacket[] = [];
+
+/** Throws ReliableOptionsError for options no channel can work with. */
+function validateOptions(opts: ReliableChannelOptions): void {
+  const overhead = opts.overhead ?? 0;
+  const max = opts.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE;
+  const base = Math.min(opts.baseDatagramSize ?? BASE_DATAGRAM_SIZE, max);
+  if (!Number.isInteger(overhead) || overhead < 0) {
+    throw new ReliableOptionsError(`overhead must be a non-negative integer, got ${overhead}`);
+  }
+  if (!Number.isInteger(max) || max > ABSOLUTE_MAX_DATAGRAM_SIZE) {
+    throw new ReliableOptionsError(
+      `maxDatagramSize must be an integer ≤ ${ABSOLUTE_MAX_DATAGRAM_SIZE}, got ${max}`,
+    );
+  }
+  if (!Number.isInteger(base) || base - overhead < MIN_PAYLOAD_BYTES) {
+    throw new ReliableOptionsError(
+      `datagram size ${base} leaves less than ${MIN_PAYLOAD_BYTES} bytes after overhead ${overhead}`,
+    );
+  }
+  for (const key of ["sendBufferBytes", "recvWindowBytes"] as const) {
+    const v = opts[key];
+    if (v !== undefined && !(v > 0)) throw new ReliableOptionsError(`${key} must be positive, got ${v}`);
+  }
+}
 
 /** What loss recovery remembers about an ack-eliciting packet built from `plan`. */
 function sentRecord(

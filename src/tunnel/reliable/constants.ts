@@ -7,8 +7,10 @@
 export const BASE_DATAGRAM_SIZE = 1200;
 /** Default upper bound for PMTU probing on internet paths (1500 MTU - IPv6 40 - UDP 8). */
 export const DEFAULT_MAX_DATAGRAM_SIZE = 1452;
-/** Largest UDP payload we ever produce (IPv4 limit 65507, kept round). */
-export const ABSOLUTE_MAX_DATAGRAM_SIZE = 65000;
+/** Largest UDP payload there is (IPv4: 65535 − 20 − 8); the lead passes 65000 on loopback. */
+export const ABSOLUTE_MAX_DATAGRAM_SIZE = 65507;
+/** Smallest room for frames a datagram must leave after the session overhead. */
+export const MIN_PAYLOAD_BYTES = 64;
 
 /** RFC 9002 kPacketThreshold: reordering tolerated before a packet is declared lost. */
 export const PACKET_THRESHOLD = 3;

@@ -20,4 +20,5 @@ export {
   DEFAULT_MAX_DATAGRAM_SIZE,
 } from "./constants.js";
 export { ReliableDriver, type ReliableDriverEvents, type ReliableDriverOptions } from "./driver.js";
+export { ReliableOptionsError } from "./errors.js";
 export type { ChannelState, ChannelStats, DeadReason, ReliableChannelOptions } from "./types.js";
