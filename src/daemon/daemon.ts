@@ -10,7 +10,7 @@ import { encodeKey, publicKeyOf, readPrivateKeyFile } from "../crypto/keys.js";
 import { gatherHostCandidates } from "../punch/candidates.js";
 import { Acl } from "../tunnel/acl.js";
 import { StreamRefusedError } from "../tunnel/stream-errors.js";
-import { type Endpoint, formatEndpoint, parseHostPort } from "../util/addr.js";
+import { type Endpoint, formatEndpoint, isLoopback, parseHostPort } from "../util/addr.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
 import { peekDisco } from "../wire/disco.js";
@@ -79,7 +79,12 @@ export class Daemon {
       "p2ptun daemon starting",
     );
     this.applyPeers(cfg);
-    const lan = gatherHostCandidates(this.udp.local.port, { includeLoopback: true });
+    // Loopback candidates only make sense when everything runs on this machine (demo, tests).
+    const localOnly = cfg.introducers.every((i) => {
+      const a = parseHostPort(i.address, { defaultPort: 2345 });
+      return a.ok && isLoopback(a.value.host);
+    });
+    const lan = gatherHostCandidates(this.udp.local.port, { includeLoopback: localOnly });
     for (const intro of cfg.introducers) {
       const address = parseHostPort(intro.address, { defaultPort: 2345 });
       if (!address.ok) continue;

@@ -175,10 +175,10 @@ export class Peer {
         const tried = a.tried.map((t) => `${t.kind} ${formatEndpoint(t.endpoint)}: ${t.outcome}`).join("; ");
         this.log.warn(
           { code: a.code, tried: a.tried, natHint: a.natHint },
-          `peer ${this.name}: punch failed`,
+          `peer ${this.name}: punch failed: ${a.natHint.summary}`,
         );
         if (this.state === "connected") continue; // a re-punch while the old path still works
-        this.fail(`${a.reason} [tried ${tried}]`, now);
+        this.fail(`${a.reason}. ${a.natHint.summary} [tried ${tried}]`, now);
       }
     }
   }
