@@ -66,12 +66,20 @@ describe("SessionManager: handshake and data", () => {
     expect(delivered(b)).toContain("after expiry");
   });
 
-  it("send() without a known endpoint or to an unpinned peer is dropped and counted", () => {
-    const { a, b } = pair();
-    expect(a.mgr.send(b.id, Buffer.from("x"), 0)).toEqual([]);
+  it("send() to an unpinned peer is dropped and counted", () => {
+    const { a } = pair();
     expect(a.mgr.send(generateKeyPair().publicKey, Buffer.from("x"), 0)).toEqual([]);
-    expect(a.mgr.counters.noSession).toBe(2);
-    expect(a.mgr.nextTimer()).toBeUndefined();
+    expect(a.mgr.counters.noSession).toBe(1);
+  });
+
+  it("send() before the peer's endpoint is known queues until the peer connects", () => {
+    const { net, a, b } = pair();
+    net.send(b, a, Buffer.from("waiting"));
+    expect(net.inFlight).toEqual([]);
+    expect(b.mgr.nextTimer()).toBeUndefined();
+    net.connect(a, b);
+    net.run();
+    expect(delivered(a)).toEqual(["waiting"]);
   });
 
   it("refuses connect() to a peer that is not pinned", () => {

@@ -7,10 +7,11 @@
  * `acceptRemoteStatic` lets the caller refuse an unknown static key the moment it is decrypted,
  * before any further DH work (the session refuses unpinned peers this way).
  */
-import { DHLEN, dh, generateKeyPair, type KeyPair, publicKeyOf, TAGLEN } from "../primitives.js";
+import { DHLEN, type KeyPair, publicKeyOf, TAGLEN } from "../primitives.js";
 import { BLAKE2s, type NoiseHash } from "./hash.js";
 import type { HandshakePattern } from "./patterns.js";
 import { SymmetricState } from "./symmetric-state.js";
+import { generateX25519, x25519 } from "./x25519.js";
 
 export interface HandshakeOptions {
   pattern: HandshakePattern;
@@ -25,8 +26,12 @@ export interface HandshakeOptions {
   rs?: Buffer;
   /** Pre-shared keys consumed in order by `psk` tokens. */
   psks?: Buffer[];
-  /** Called with the peer's static key as soon as it is learned; false aborts the read. */
-  acceptRemoteStatic?: (rs: Buffer) => boolean;
+  /**
+   * Called with the peer's static key as soon as it is learned; false aborts the read. Returning
+   * a Buffer accepts and substitutes it (equal bytes, e.g. the pinned copy whose DH key object is
+   * already cached).
+   */
+  acceptRemoteStatic?: (rs: Buffer) => boolean | Buffer;
 }
 
 export type HandshakeFailure = "length" | "decrypt" | "dh" | "unknownKey";
@@ -46,7 +51,7 @@ export class HandshakeState {
   private readonly pattern: HandshakePattern;
   private psks: Buffer[];
   private readonly psk: boolean;
-  private readonly acceptRemoteStatic: ((rs: Buffer) => boolean) | undefined;
+  private readonly acceptRemoteStatic: ((rs: Buffer) => boolean | Buffer) | undefined;
   private messageIndex = 0;
 
   constructor(opts: HandshakeOptions) {
@@ -97,7 +102,7 @@ export class HandshakeState {
     for (const token of this.pattern.messages[this.messageIndex]) {
       switch (token) {
         case "e":
-          this.e ??= generateKeyPair();
+          this.e ??= generateX25519();
           out.push(this.e.publicKey);
           this.ss.mixHash(this.e.publicKey);
           if (this.psk) this.ss.mixKey(this.e.publicKey);
@@ -135,8 +140,9 @@ export class HandshakeState {
         const rs = this.ss.decryptAndHash(message.subarray(pos, pos + len));
         pos += len;
         if (rs === null) return this.fail("decrypt");
-        if (this.acceptRemoteStatic && !this.acceptRemoteStatic(rs)) return this.fail("unknownKey");
-        this.rs = rs;
+        const accepted = this.acceptRemoteStatic ? this.acceptRemoteStatic(rs) : true;
+        if (accepted === false) return this.fail("unknownKey");
+        this.rs = accepted === true || !accepted.equals(rs) ? rs : accepted;
       } else if (token === "psk") {
         this.ss.mixKeyAndHash(this.nextPsk());
       } else {
@@ -188,6 +194,6 @@ export class HandshakeState {
     const priv = mine === "e" ? this.e?.privateKey : this.s?.privateKey;
     const pub = theirs === "e" ? this.re : this.rs;
     if (!priv || !pub) throw new Error(`Noise: missing key for ${token}`);
-    return dh(priv, pub);
+    return x25519(priv, pub);
   }
 }

@@ -16,14 +16,20 @@ export interface TransportKeys {
   recv: Buffer;
 }
 
-function ik(initiator: boolean, s: KeyPair, rs?: Buffer, accept?: (rs: Buffer) => boolean): HandshakeState {
+function ik(
+  initiator: boolean,
+  s: KeyPair,
+  rs?: Buffer,
+  accept?: (rs: Buffer) => Buffer | undefined,
+): HandshakeState {
+  const acceptRemoteStatic = accept && ((key: Buffer) => accept(key) ?? false);
   return new HandshakeState({
     pattern: PATTERNS.IK,
     initiator,
     prologue: SESSION_PROLOGUE,
     s,
     rs,
-    acceptRemoteStatic: accept,
+    acceptRemoteStatic,
   });
 }
 
@@ -38,11 +44,16 @@ export type ConsumedInit =
   | { ok: false; failure: HandshakeFailure };
 
 /**
- * Reads message 1. `isPinned` is asked as soon as the initiator's static key is decrypted; an
- * unpinned key stops the read there (failure `unknownKey`).
+ * Reads message 1. `pinned` is asked as soon as the initiator's static key is decrypted and
+ * returns our stored copy of it (reused so its DH key object is cached), or undefined: an unpinned
+ * key stops the read there (failure `unknownKey`).
  */
-export function consumeInit(s: KeyPair, noise: Buffer, isPinned: (rs: Buffer) => boolean): ConsumedInit {
-  const hs = ik(false, s, undefined, isPinned);
+export function consumeInit(
+  s: KeyPair,
+  noise: Buffer,
+  pinned: (rs: Buffer) => Buffer | undefined,
+): ConsumedInit {
+  const hs = ik(false, s, undefined, pinned);
   const timestamp = hs.readMessage(noise);
   if (timestamp === null || !hs.rs) return { ok: false, failure: hs.failure ?? "decrypt" };
   if (timestamp.length !== TAI64N_LEN) return { ok: false, failure: "length" };

@@ -26,7 +26,7 @@ import {
   readDataCounter,
   SessionPacketType,
 } from "../../wire/session.js";
-import { dh, type KeyPair } from "../primitives.js";
+import type { KeyPair } from "../primitives.js";
 import { keyPairFromPrivate } from "./handshake-state.js";
 import { Keypair } from "./keypair.js";
 import { PeerState, type PendingInit, type SessionKeypair } from "./peer-state.js";
@@ -48,6 +48,7 @@ import {
 } from "./session-types.js";
 import { Tai64nSource } from "./tai64n.js";
 import { TokenBucket } from "./token-bucket.js";
+import { x25519 } from "./x25519.js";
 
 export type { PeerKey, SessionAction, SessionCounter, SessionManagerOptions } from "./session-types.js";
 export { SessionError } from "./session-types.js";
@@ -57,7 +58,7 @@ function checkPeerKey(local: KeyPair, id: string, key: Buffer): void {
   let ok = key.length === 32;
   if (ok) {
     try {
-      dh(local.privateKey, key);
+      x25519(local.privateKey, key);
     } catch {
       ok = false;
     }
@@ -86,7 +87,7 @@ export class SessionManager {
   private now: number;
 
   constructor(opts: SessionManagerOptions) {
-    this.local = keyPairFromPrivate(opts.privateKey);
+    this.local = keyPairFromPrivate(Buffer.from(opts.privateKey));
     this.publicKey = this.local.publicKey;
     this.timings = { ...DEFAULT_SESSION_TIMINGS, ...opts.timings };
     this.random = opts.random ?? Math.random;
@@ -99,7 +100,8 @@ export class SessionManager {
 
   /** Replaces the pinned set. Removed peers lose their sessions at once; kept ones are untouched. */
   setPeers(peers: Buffer[]): void {
-    const wanted = new Map(peers.map((k) => [peerId(k), k]));
+    // Own copies: the caller may reuse its buffers, and the DH key-object cache is per buffer.
+    const wanted = new Map(peers.map((k) => [peerId(k), Buffer.from(k)]));
     // Validate first, so that a bad key leaves the previous set fully in place.
     for (const [id, key] of wanted) if (!this.peers.has(id)) checkPeerKey(this.local, id, key);
     for (const [id, p] of this.peers) {
@@ -109,8 +111,7 @@ export class SessionManager {
       this.counters.queueDropped += p.queue.length;
       this.peers.delete(id);
     }
-    for (const [id, key] of wanted)
-      if (!this.peers.has(id)) this.peers.set(id, new PeerState(id, Buffer.from(key)));
+    for (const [id, key] of wanted) if (!this.peers.has(id)) this.peers.set(id, new PeerState(id, key));
   }
 
   /** Starts (or restarts) a handshake with a pinned peer at `endpoint`. */
@@ -136,14 +137,15 @@ export class SessionManager {
 
   /**
    * Encrypts `payload` to the peer's endpoint. Without usable keys the payload is queued (bounded)
-   * and a handshake started if none is under way; it goes out once the session is established.
+   * and a handshake started if none is under way and the endpoint is known (otherwise the queue
+   * waits for the peer's INIT); it goes out once the session is established.
    */
   send(peer: PeerKey, payload: Buffer, now: number): SessionAction[] {
     this.now = now;
     const p = this.peers.get(peerId(peer));
-    if (!p?.endpoint) return this.drop("noSession"); // nowhere to handshake to: connect() first
+    if (!p) return this.drop("noSession");
     const kp = p.current;
-    if (kp && now < kp.expiresAt && kp.sendCounter < this.timings.rejectAfterMessages) {
+    if (kp && p.endpoint && now < kp.expiresAt && kp.sendCounter < this.timings.rejectAfterMessages) {
       const actions: SessionAction[] = [
         { type: "send", peer: p.id, to: p.endpoint, packet: kp.seal(payload) },
       ];
@@ -273,7 +275,7 @@ export class SessionManager {
 
   private handleInit(senderIndex: number, noise: Buffer, from: Endpoint, now: number): SessionAction[] {
     if (!this.initBudget.take(now)) return this.drop("initRateLimited");
-    const consumed = consumeInit(this.local, noise, (rs) => this.peers.has(rs.toString("base64")));
+    const consumed = consumeInit(this.local, noise, (rs) => this.peers.get(rs.toString("base64"))?.publicKey);
     if (!consumed.ok) return this.drop(consumed.failure === "unknownKey" ? "unknownKey" : "decryptFail");
     const p = this.peers.get(consumed.remoteStatic.toString("base64"));
     if (!p) return this.drop("unknownKey");

@@ -50,6 +50,6 @@ export const SESSION_COUNTERS = [
   "simultaneousIgnored", // INIT ignored because our own crossing INIT wins the tie-break
   "queueDropped", // payloads dropped: queue full, handshake failed, or peer removed
   "handshakeFailed", // handshakes abandoned
-  "noSession", // send() to a peer that is not pinned or has no known endpoint
+  "noSession", // send() to a peer that is not pinned
 ] as const;
 export type SessionCounter = (typeof SESSION_COUNTERS)[number];
