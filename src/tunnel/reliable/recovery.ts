@@ -191,15 +191,27 @@ export class LossRecovery {
   private findSpurious(ranges: readonly number[]): void {
     const lost = this.recentlyLost;
     if (lost.count > MAX_REMEMBERED_LOST_RANGES) lost.keepHighest(MAX_REMEMBERED_LOST_RANGES);
+    // Merge walk from the top: ACK ranges are [high, low] pairs descending, lost ranges are
+    // ascending [start, end) pairs — O(ranges + lost ranges) per ACK.
     const r = lost.r;
-    for (let k = 0; k < ranges.length && ranges[k] >= lost.min; k += 2) {
+    let i = r.length - 2;
+    let k = 0;
+    while (i >= 0 && k < ranges.length) {
+      const ls = r[i];
+      const le = r[i + 1] - 1;
       const hi = ranges[k];
       const lo = ranges[k + 1];
-      for (let i = 0; i < r.length; i += 2) {
-        const from = Math.max(r[i], lo);
-        const to = Math.min(r[i + 1] - 1, hi);
-        for (let pn = from; pn <= to; pn++) this.spurious.push(pn);
+      if (lo > le) {
+        k += 2; // this ACK range lies above the lost range
+        continue;
       }
+      if (hi < ls) {
+        i -= 2; // the lost range lies above this ACK range
+        continue;
+      }
+      for (let pn = Math.max(ls, lo), to = Math.min(le, hi); pn <= to; pn++) this.spurious.push(pn);
+      if (ls >= lo) i -= 2;
+      else k += 2;
     }
     if (this.spurious.length === 0) return;
     for (const pn of this.spurious) {
