@@ -85,6 +85,9 @@ export class SessionManager {
   private readonly byIndex = new Map<number, PendingInit | SessionKeypair>();
   private readonly initBudget: TokenBucket;
   private now: number;
+  /** Set by every change to a handshake or keypair, so nextTimer recomputes only then. */
+  private timersChanged = true;
+  private cachedNextTimer: number | undefined;
 
   constructor(opts: SessionManagerOptions) {
     this.local = keyPairFromPrivate(Buffer.from(opts.privateKey));
@@ -100,6 +103,7 @@ export class SessionManager {
 
   /** Replaces the pinned set. Removed peers lose their sessions at once; kept ones are untouched. */
   setPeers(peers: Buffer[]): void {
+    this.timersChanged = true;
     // Own copies: the caller may reuse its buffers, and the DH key-object cache is per buffer.
     const wanted = new Map(peers.map((k) => [peerId(k), Buffer.from(k)]));
     // Validate first, so that a bad key leaves the previous set fully in place.
@@ -164,6 +168,7 @@ export class SessionManager {
 
   /** Runs the timers that are due; each is a named hook below. */
   tick(now: number): SessionAction[] {
+    this.timersChanged = true;
     this.now = now;
     const actions: SessionAction[] = [];
     for (const p of this.peers.values()) {
@@ -217,6 +222,14 @@ export class SessionManager {
 
   /** Absolute time (ms) at which `tick` next has work, or undefined when nothing is scheduled. */
   nextTimer(): number | undefined {
+    // Cached: the daemon asks after every packet, and DATA packets rarely change any timer.
+    if (!this.timersChanged) return this.cachedNextTimer;
+    this.timersChanged = false;
+    this.cachedNextTimer = this.computeNextTimer();
+    return this.cachedNextTimer;
+  }
+
+  private computeNextTimer(): number | undefined {
     let t = Number.POSITIVE_INFINITY;
     for (const p of this.peers.values()) {
       if (p.pending) t = Math.min(t, p.pending.retransmitAt);
@@ -323,6 +336,7 @@ export class SessionManager {
     if (keys === null) return this.drop("decryptFail");
     const p = pending.peer;
     p.pending = undefined;
+    this.timersChanged = true;
     const kp = this.newKeypair(p, pending.localIndex, r.senderIndex, keys, true, now);
     const actions: SessionAction[] = [];
     if (!isSameEndpoint(from, p.endpoint)) {
@@ -364,6 +378,7 @@ export class SessionManager {
 
   /** Makes `kp` current; the old current becomes previous with a grace period. */
   private install(p: PeerState, kp: SessionKeypair, actions: SessionAction[], now: number): void {
+    this.timersChanged = true;
     if (p.previous) this.dropKeypair(p.previous);
     p.previous = p.current;
     if (p.previous) p.previous.retireAt = now + this.timings.previousKeysGraceMs;
@@ -372,6 +387,7 @@ export class SessionManager {
   }
 
   private startHandshake(p: PeerState, now: number, startedAt: number, attempt: number): SessionAction[] {
+    this.timersChanged = true;
     this.dropPending(p);
     const to = p.endpoint;
     if (!to) return [];
@@ -408,6 +424,7 @@ export class SessionManager {
     initiator: boolean,
     now: number,
   ): SessionKeypair {
+    this.timersChanged = true;
     const t = this.timings;
     const kp = new Keypair(p, {
       localIndex,
@@ -447,12 +464,14 @@ export class SessionManager {
   }
 
   private dropPending(p: PeerState): void {
+    this.timersChanged = true;
     if (!p.pending) return;
     this.byIndex.delete(p.pending.localIndex);
     p.pending = undefined;
   }
 
   private dropKeypair(kp: SessionKeypair): void {
+    this.timersChanged = true;
     if (this.byIndex.get(kp.localIndex) === kp) this.byIndex.delete(kp.localIndex);
     kp.wipe();
   }
