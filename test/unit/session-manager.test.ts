@@ -266,6 +266,24 @@ describe("SessionManager: peer reappearing elsewhere during a handshake", () => 
   });
 });
 
+describe("SessionManager: crossing INITs when the winner's INIT is lost", () => {
+  it("the winner answers the loser's retransmission with a fresh INIT instead of waiting", () => {
+    const net = new Net();
+    const [kl, kh] = orderedKeyPairs();
+    const low = net.add("low", kl, [kh.publicKey], { ...A_ADDR }, { handshakeRetransmitMs: 300 });
+    const high = net.add("high", kh, [kl.publicKey], { ...B_ADDR });
+    net.filter = (p) => !(p.from === high && net.now < 1500); // high's INITs get lost for a while
+    net.connect(low, high);
+    net.connect(high, low);
+    // high retransmits at 1100 (lost) and next at 3300; low retries every 330, 990, 2310, ...
+    net.advanceTo(2400);
+    expect(high.mgr.counters.simultaneousIgnored).toBeGreaterThanOrEqual(3);
+    expect(high.mgr.isEstablished(low.id)).toBe(true);
+    expect(low.mgr.isEstablished(high.id)).toBe(true);
+    expect(ofType(high.events, "established")).toHaveLength(1);
+  });
+});
+
 describe("SessionManager: INIT floods", () => {
   it("drops a second INIT from one peer within initMinIntervalMs", () => {
     const { net, a, b } = pair();

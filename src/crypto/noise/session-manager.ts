@@ -299,10 +299,13 @@ export class SessionManager {
     p.lastInitReceivedAt = now;
 
     if (p.pending && Buffer.compare(this.publicKey, p.publicKey) > 0) {
-      // Crossing INITs: ours wins. If the peer shows up somewhere our INIT did not go (it moved
-      // or restarted), send ours there now rather than wait out the retransmission timer.
+      // Crossing INITs: ours wins and theirs is ignored. But the peer is evidently there and
+      // waiting for our INIT, so if it shows up somewhere ours did not go (it moved or
+      // restarted), or ours may have been lost (sent a retransmission interval ago or more),
+      // send a fresh one there now rather than wait out our backed-off timer.
       this.counters.simultaneousIgnored++;
-      if (isSameEndpoint(from, p.pending.endpoint)) return [];
+      const recent = now - p.lastHandshakeSentAt < this.timings.handshakeRetransmitMs;
+      if (recent && isSameEndpoint(from, p.pending.endpoint)) return [];
       p.endpoint = copyEndpoint(from);
       return this.startHandshake(p, now, now, 0);
     }
