@@ -18,8 +18,6 @@ export class AckTracker {
   /** Deadline for a delayed ACK, or Infinity when none is owed. */
   ackDeadline = Number.POSITIVE_INFINITY;
   duplicates = 0;
-  /** Some packet arrived since our last ACK: worth piggybacking an ACK on outgoing data. */
-  newSinceAck = false;
   private unackedEliciting = 0;
 
   constructor(
@@ -48,7 +46,6 @@ export class AckTracker {
       return false;
     }
     received.add(pn, pn + 1);
-    this.newSinceAck = true;
     if (received.count > MAX_TRACKED_RANGES) received.keepHighest(MAX_TRACKED_RANGES);
     if (pn > this.largest) {
       // A gap before this packet means something was lost or reordered: tell the sender now.
@@ -78,7 +75,6 @@ export class AckTracker {
 
   /** An ACK frame was sent. */
   onAckSent(): void {
-    this.newSinceAck = false;
     this.unackedEliciting = 0;
     this.ackNow = false;
     this.ackDeadline = Number.POSITIVE_INFINITY;

@@ -452,12 +452,14 @@ export class ReliableChannel {
     return Math.min(sb.writeOffset, this.peerMaxData) - sb.sendOffset;
   }
 
-  /** The ACK to put in a packet being built: whenever anything arrived since the last one. */
+  /**
+   * The ACK to put in a packet being built: whenever an ack-eliciting packet arrived since the
+   * last one, even if the delayed-ACK timer has not run out (piggybacking is nearly free). ACK-only
+   * packets from the peer are not acknowledged: nobody waits for that.
+   */
   private planAck(plan: PacketPlan, now: number): void {
     const acks = this.acks;
-    // Piggybacking on every packet after new arrivals is cheap, and it repairs lost ACK-only
-    // packets without waiting for the peer's probe timeout.
-    if ((acks.pending || acks.newSinceAck) && acks.received.r.length > 0) {
+    if (acks.pending && acks.received.r.length > 0) {
       plan.ackRanges = acks.received.r;
       plan.ackDelayUs = acks.delayUs(now);
     }
