@@ -281,6 +281,44 @@ export class Daemon {
     this.rearm(peer);
   }
 
+  /**
+   * Applies a new config without a restart: peers, allow lists, forwards and SOCKS entries are
+   * added, removed or changed; streams of untouched peers and listeners are left alone. Keys
+   * that need a restart (name, key, bind, control, introducers) are logged and kept as they were.
+   */
+  async reload(next: LoadedDaemonConfig): Promise<void> {
+    const needRestart = (["name", "privateKeyPath", "bind", "control"] as const).filter(
+      (k) => next[k] !== this.cfg[k],
+    );
+    if (JSON.stringify(next.introducers) !== JSON.stringify(this.cfg.introducers))
+      needRestart.push("introducers" as never);
+    if (needRestart.length)
+      this.logger.warn(
+        { keys: needRestart },
+        `reload: ${needRestart.join(", ")} changed; they take effect on restart`,
+      );
+    const applied = {
+      ...next,
+      name: this.cfg.name,
+      privateKeyPath: this.cfg.privateKeyPath,
+      bind: this.cfg.bind,
+      control: this.cfg.control,
+      introducers: this.cfg.introducers,
+    };
+    this.cfg = applied;
+    this.logger.level = next.log.level;
+    this.applyPeers(applied);
+    await this.listeners.apply(applied);
+    for (const peer of this.peers.values()) {
+      peer.maybeConnect(this.clock.now());
+      this.rearm(peer);
+    }
+    this.logger.info(
+      { peers: applied.peers.length, forwards: applied.forwards.length, socks: applied.socks.length },
+      "config reloaded",
+    );
+  }
+
   openStream(peerName: string, target: string) {
     const peer = this.peers.get(peerName);
     if (!peer)
