@@ -213,14 +213,14 @@ async function main(): Promise<void> {
       extraForwards: [{ listen: `127.0.0.1:${P.fwdEcho}`, connect: `127.0.0.1:${P.echo}` }],
       logLevel: "warn",
     });
-    const run = (args: string[], name: string) => {
+    const run = (args: string[]) => {
       const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "inherit"] });
       children.push(p);
       return p;
     };
-    run(["introducer", "-c", world.introducerConfig], "introducer");
-    const bob = run(["up", "-c", world.bobConfig], "bob");
-    const joe = run(["up", "-c", world.joeConfig], "joe");
+    run(["introducer", "-c", world.introducerConfig]);
+    const bob = run(["up", "-c", world.bobConfig]);
+    const joe = run(["up", "-c", world.joeConfig]);
     await waitForStatus(world.joeControl, (s) => s.peers[0]?.state === "connected", 30_000);
     sampler = setInterval(() => {
       peaks.joe = Math.max(peaks.joe, rssMb(joe.pid!));
