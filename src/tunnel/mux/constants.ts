@@ -60,6 +60,12 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 45_000;
 
 /**
+ * While streams are busy, window auto-tuning wants a current RTT (queueing included), so a PING
+ * rides along with a window update when none was sent for this long.
+ */
+export const RTT_PROBE_INTERVAL_MS = 250;
+
+/**
  * Bytes the session adapter pulls from the core per channel write batch; also how far it may
  * overshoot the channel's high-water mark, so kept to one frame's worth.
  */

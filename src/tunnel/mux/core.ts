@@ -20,6 +20,7 @@ import {
   MAX_DATA_BODY,
   MAX_SEND_CREDIT,
   PING_BODY_SIZE,
+  RTT_PROBE_INTERVAL_MS,
 } from "./constants.js";
 import { FrameDecoder } from "./decoder.js";
 import { Fifo } from "./fifo.js";
@@ -206,7 +207,11 @@ export class MuxCore {
     const before = s.recv.window;
     const delta = s.recv.consume(n, now, this.srttMs);
     if (s.recv.window > before) this.counters.windowGrowths++;
-    if (delta > 0) this.queueControl(encodeWindowUpdate(id, delta));
+    if (delta > 0) {
+      this.queueControl(encodeWindowUpdate(id, delta));
+      // Keep the RTT that auto-tuning uses current while data flows (keepalive PINGs are rare).
+      if (this.keepalive.canProbe(now, RTT_PROBE_INTERVAL_MS)) this.ping(now);
+    }
   }
 
   /** Ends the session from our side: GO_AWAY goes out, every stream is gone. */

@@ -45,6 +45,11 @@ export class Keepalive {
     return true;
   }
 
+  /** True when no PING is in flight and none was sent for `minIntervalMs`. */
+  canProbe(now: number, minIntervalMs: number): boolean {
+    return this.outstanding === null && now - this.lastPingAt >= minIntervalMs;
+  }
+
   /** When `due` next needs asking, or null for never. */
   nextAt(): number | null {
     if (this.intervalMs <= 0) return null;
