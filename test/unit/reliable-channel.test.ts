@@ -324,25 +324,51 @@ describe("PMTU probing", () => {
 });
 
 describe("close and bad input", () => {
-  it("close() tells the peer the reason; both end closed", () => {
+  it("close() first delivers what was written (through loss), then both ends close", () => {
     const [a, b] = pair();
-    a.write(data(100), 0);
-    for (const p of drain(a, 0)) b.receive(p, 1);
+    const payload = data(60_000);
+    a.write(payload, 0);
     a.close("shutting down");
     expect(a.state).toBe("closing");
-    expect(a.write(data(10), 2)).toBe(false);
-    for (const p of drain(a, 2)) b.receive(p, 3);
+    expect(a.write(data(10), 0)).toBe(false);
+    const got: Buffer[] = [];
+    let now = 0;
+    let sent = 0;
+    while (b.state === "open" && now < 10_000) {
+      for (const p of drain(a, now)) if (++sent % 4 !== 0) b.receive(p, now + 5); // 25% loss
+      got.push(readAll(b));
+      if (b.state !== "open") break; // its answering CLOSE is checked below
+      for (const p of drain(b, now + 5)) a.receive(p, now + 10);
+      now = Math.min(now + 10, a.nextTimeout() ?? Number.POSITIVE_INFINITY);
+    }
+    got.push(readAll(b));
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
     expect(b.state).toBe("closed");
     expect(b.closeReason).toBe("shutting down");
     expect(b.closedByPeer).toBe(true);
+    expect(a.stats().packetsLost).toBeGreaterThan(0);
     // B answers with one CLOSE, which ends A's closing period at once.
-    const echo = drain(b, 3);
+    const echo = drain(b, now + 5);
     expect(echo.length).toBe(1);
-    expect(drain(b, 4)).toEqual([]);
-    a.receive(echo[0], 5);
+    expect(drain(b, now + 6)).toEqual([]);
+    a.receive(echo[0], now + 10);
     expect(a.state).toBe("closed");
     expect(a.closedByPeer).toBe(false);
     expect(b.nextTimeout()).toBeUndefined();
+  });
+
+  it("close({ discard: true }) drops unsent data and sends CLOSE at once", () => {
+    const [a, b] = pair();
+    a.write(data(50_000), 0);
+    drain(a, 0); // in flight, never delivered
+    a.close("abort", { discard: true });
+    expect(a.stats().sendBuffered).toBe(0);
+    const out = drain(a, 1);
+    expect(out.length).toBe(1);
+    expect(decodePacket(out[0])?.close).toBe("abort");
+    b.receive(out[0], 2);
+    expect(b.state).toBe("closed");
+    expect(readAll(b).length).toBe(0);
   });
 
   it("a closing channel whose CLOSE is lost gives up after three PTOs", () => {

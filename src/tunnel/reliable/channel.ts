@@ -84,6 +84,8 @@ export class ReliableChannel {
   /** Were we last stopped by the congestion window (true) or by lack of data (false)? */
   private cwndLimited = false;
   private closeFrame: Buffer | undefined;
+  /** close() was called and written data is still being delivered. */
+  private flushing = false;
   private closeSendPending = false;
   private closeRepeats = 0;
   private closingDeadline = Number.POSITIVE_INFINITY;
@@ -142,15 +144,28 @@ export class ReliableChannel {
   }
 
   /**
-   * Closes at once (unsent and unacknowledged data is discarded; flush first if it matters):
-   * sends CLOSE, answers further packets with CLOSE a few times, and is `closed` when the peer's
-   * answering CLOSE arrives or after three PTOs.
+   * Closes the channel: no more writes; what was already written is delivered first (state
+   * `closing` while it drains; a peer that stops answering makes it `dead` as usual), unless
+   * `discard` is set. Then sends CLOSE with `reason`, answers further packets with CLOSE a few
+   * times, and is `closed` when the peer's answering CLOSE arrives or after three PTOs.
    */
-  close(reason = ""): void {
+  close(reason = "", opts: { discard?: boolean } = {}): void {
     if (this.state !== "open") return;
     this.state = "closing";
     this.closeReason = reason;
-    this.closeFrame = encodeCloseReason(reason);
+    if (!opts.discard && this.sendBuf.buffered > 0) this.flushing = true;
+    else this.startClosing();
+  }
+
+  /** Open, or closing but still delivering what was written: the full protocol runs. */
+  private get active(): boolean {
+    return this.state === "open" || this.flushing;
+  }
+
+  /** Everything written is delivered (or discarded): send CLOSE and wait for the answer. */
+  private startClosing(): void {
+    this.flushing = false;
+    this.closeFrame = encodeCloseReason(this.closeReason ?? "");
     this.closeSendPending = true;
     this.closingDeadline = this.lastNow + 3 * this.rtt.pto();
     this.discardSending();
@@ -174,7 +189,7 @@ export class ReliableChannel {
     }
     this.packetsReceived++;
     this.lastReceived = now;
-    if (this.state === "closing") {
+    if (this.state === "closing" && !this.flushing) {
       if (p.close !== null) this.state = "closed";
       else if (this.closeRepeats < MAX_CLOSE_REPEATS) this.closeSendPending = true;
       return;
@@ -201,16 +216,19 @@ export class ReliableChannel {
       this.closedByPeer = true;
       this.closeFrame = encodeCloseReason(p.close);
       this.closeSendPending = true;
+      this.flushing = false;
       this.discardSending();
+      return;
     }
+    if (this.flushing && this.sendBuf.buffered === 0) this.startClosing();
   }
 
   /** The next datagram to send at `now`, or null. Call until null, then again at nextTimeout(). */
   poll(now: number): Buffer | null {
     this.lastNow = now;
-    if (this.state !== "open") return this.state === "dead" ? null : this.pollClosing(now);
+    if (!this.active) return this.state === "dead" ? null : this.pollClosing(now);
     this.onTimers(now);
-    if (this.state !== "open") return null;
+    if (!this.active) return null;
 
     const probe = this.probesPending > 0;
     const ccOpen = probe || this.cc.bytesInFlight < this.cc.cwnd;
@@ -237,7 +255,9 @@ export class ReliableChannel {
     const now = this.lastNow;
     if (this.state === "dead") return undefined;
     if (this.state === "closed") return this.closeSendPending ? now : undefined;
-    if (this.state === "closing") return this.closeSendPending ? now : this.closingDeadline;
+    if (this.state === "closing" && !this.flushing) {
+      return this.closeSendPending ? now : this.closingDeadline;
+    }
     let t = Number.POSITIVE_INFINITY;
     if (this.acks.pending) t = this.acks.ackNow ? now : this.acks.ackDeadline;
     if (this.recvBuf.maxDataPending) t = now;
@@ -319,7 +339,7 @@ export class ReliableChannel {
     }
     if (now >= recovery.lossTime) this.onLossTimer(now);
     else if (now >= recovery.ptoDeadline()) this.onProbeTimeout();
-    if (this.state !== "open") return;
+    if (!this.active) return;
     if (this.keepaliveMs > 0 && now >= this.lastEliciting + this.keepaliveMs) this.keepalivePending = true;
   }
 
@@ -358,6 +378,7 @@ export class ReliableChannel {
 
   private die(reason: DeadReason): void {
     this.state = "dead";
+    this.flushing = false;
     this.deadReason = reason;
     this.discardSending();
   }

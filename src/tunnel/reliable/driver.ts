@@ -80,8 +80,9 @@ export class ReliableDriver extends EventEmitter<ReliableDriverEvents> {
     this.schedule();
   }
 
-  close(reason = ""): void {
-    this.channel.close(reason);
+  /** Delivers what was written, then closes (see ReliableChannel.close); `discard` skips the delivery. */
+  close(reason = "", opts: { discard?: boolean } = {}): void {
+    this.channel.close(reason, opts);
     this.schedule();
   }
 
