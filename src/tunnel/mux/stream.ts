@@ -88,6 +88,11 @@ export class MuxStream extends Duplex {
       this.inbox[this.inboxHead++] = EMPTY;
       moved += b.length;
       if (!this.push(b)) this.wantRead = false;
+      // push() can run a 'data' handler synchronously, and that handler may destroy us.
+      if (this.destroyed) {
+        this.draining = false;
+        return;
+      }
     }
     if (this.inboxHead === this.inbox.length) {
       this.inbox.length = 0;
