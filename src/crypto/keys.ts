@@ -31,7 +31,8 @@ export function writePrivateKeyFile(path: string, privateKey: Buffer): void {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new KeyFileError("KEY_EXISTS", `${path}: already exists; refusing to overwrite a key`);
+    if (code === "EEXIST")
+      throw new KeyFileError("KEY_EXISTS", `${path}: already exists; refusing to overwrite a key`);
     throw new KeyFileError("KEY_WRITE", `${path}: cannot create key file: ${(e as Error).message}`);
   }
   try {
@@ -44,7 +45,11 @@ export function writePrivateKeyFile(path: string, privateKey: Buffer): void {
 /** Parses a private key from text (a key file's content or stdin). */
 export function parsePrivateKey(text: string, source: string): Buffer {
   const key = decodeKey(text);
-  if (!key) throw new KeyFileError("KEY_MALFORMED", `${source}: not a private key (expected base64 of 32 bytes on one line)`);
+  if (!key)
+    throw new KeyFileError(
+      "KEY_MALFORMED",
+      `${source}: not a private key (expected base64 of 32 bytes on one line)`,
+    );
   return key;
 }
 
@@ -55,7 +60,11 @@ export function readPrivateKeyFile(path: string): Buffer {
     fd = openSync(path, constants.O_RDONLY);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new KeyFileError("KEY_MISSING", `${path}: no such key file (create one with: p2ptun keygen -o ${path})`);
+    if (code === "ENOENT")
+      throw new KeyFileError(
+        "KEY_MISSING",
+        `${path}: no such key file (create one with: p2ptun keygen -o ${path})`,
+      );
     throw new KeyFileError("KEY_READ", `${path}: cannot read key file: ${(e as Error).message}`);
   }
   try {

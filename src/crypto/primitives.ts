@@ -3,7 +3,16 @@
  * X25519, ChaCha20-Poly1305 (IETF, 96-bit nonce) and BLAKE2s-256 with HMAC/HKDF as Noise
  * defines them (Noise spec §4.3: HMAC with the hash's 64-byte block, HKDF with 2 or 3 outputs).
  */
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from "node:crypto";
 
 export const DHLEN = 32;
 export const HASHLEN = 32;
@@ -82,7 +91,12 @@ export function nonceFor(counter: bigint | number): Buffer {
   return n;
 }
 
-export function aeadSeal(key: Uint8Array, counter: bigint | number, ad: Uint8Array, plaintext: Uint8Array): Buffer {
+export function aeadSeal(
+  key: Uint8Array,
+  counter: bigint | number,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+): Buffer {
   const c = createCipheriv("chacha20-poly1305", key, nonceFor(counter), { authTagLength: TAGLEN });
   c.setAAD(ad, { plaintextLength: plaintext.length });
   const body = c.update(plaintext);
@@ -91,7 +105,12 @@ export function aeadSeal(key: Uint8Array, counter: bigint | number, ad: Uint8Arr
 }
 
 /** Returns the plaintext, or `null` when authentication fails (never throws on bad input). */
-export function aeadOpen(key: Uint8Array, counter: bigint | number, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null {
+export function aeadOpen(
+  key: Uint8Array,
+  counter: bigint | number,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Buffer | null {
   if (ciphertext.length < TAGLEN) return null;
   try {
     const d = createDecipheriv("chacha20-poly1305", key, nonceFor(counter), { authTagLength: TAGLEN });

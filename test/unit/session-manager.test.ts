@@ -43,6 +43,32 @@ describe("SessionManager: handshake and data", () => {
     expect(Object.values(b.mgr.counters).every((c) => c === 0)).toBe(true);
   });
 
+  it("reports per-peer status", () => {
+    const { net, a, b } = pair();
+    expect(a.mgr.peerStatus(b.id)).toMatchObject({
+      established: false,
+      handshakeInProgress: false,
+      txBytes: 0,
+    });
+    expect(a.mgr.peerStatus(generateKeyPair().publicKey)).toBeUndefined();
+    net.connect(a, b);
+    expect(a.mgr.peerStatus(b.id)).toMatchObject({ handshakeInProgress: true, endpoint: B_ADDR });
+    net.now = 50;
+    net.run();
+    net.send(a, b, Buffer.from("12345"));
+    net.run();
+    expect(a.mgr.peerStatus(b.id)).toEqual({
+      endpoint: B_ADDR,
+      established: true,
+      handshakeAt: 50,
+      handshakeInProgress: false,
+      lastReceivedAt: undefined,
+      txBytes: 5,
+      rxBytes: 0,
+    });
+    expect(b.mgr.peerStatus(a.id)).toMatchObject({ established: true, rxBytes: 5, lastReceivedAt: 50 });
+  });
+
   it("queues payloads sent before the session exists and delivers them in order", () => {
     const { net, a, b } = pair();
     net.connect(a, b);

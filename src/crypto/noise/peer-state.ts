@@ -37,6 +37,11 @@ export class PeerState {
   lastHandshakeSentAt = Number.NEGATIVE_INFINITY;
   queue: Buffer[] = [];
   queueBytes = 0;
+  /** Transport payload bytes, for status. */
+  txBytes = 0;
+  rxBytes = 0;
+  /** When the last authenticated DATA arrived (any keypair). */
+  lastReceivedAt: number | undefined;
 
   constructor(
     /** Base64 of the public key: the peer's name in actions. */

@@ -45,12 +45,19 @@ import {
   type SessionCounter,
   SessionError,
   type SessionManagerOptions,
+  type SessionPeerStatus,
 } from "./session-types.js";
 import { Tai64nSource } from "./tai64n.js";
 import { TokenBucket } from "./token-bucket.js";
 import { x25519 } from "./x25519.js";
 
-export type { PeerKey, SessionAction, SessionCounter, SessionManagerOptions } from "./session-types.js";
+export type {
+  PeerKey,
+  SessionAction,
+  SessionCounter,
+  SessionManagerOptions,
+  SessionPeerStatus,
+} from "./session-types.js";
 export { SessionError } from "./session-types.js";
 
 /** A peer key must be 32 bytes and not a low-order point (the handshake's DH would fail on it). */
@@ -150,6 +157,7 @@ export class SessionManager {
     if (!p) return this.drop("noSession");
     const kp = p.current;
     if (kp && p.endpoint && now < kp.expiresAt && kp.sendCounter < this.timings.rejectAfterMessages) {
+      p.txBytes += payload.length;
       const actions: SessionAction[] = [
         { type: "send", peer: p.id, to: p.endpoint, packet: kp.seal(payload) },
       ];
@@ -250,6 +258,21 @@ export class SessionManager {
     return cur !== undefined && this.now < cur.expiresAt;
   }
 
+  /** A snapshot for status displays; undefined for a peer that is not pinned. */
+  peerStatus(peer: PeerKey): SessionPeerStatus | undefined {
+    const p = this.peers.get(peerId(peer));
+    if (!p) return undefined;
+    return {
+      endpoint: p.endpoint && copyEndpoint(p.endpoint),
+      established: this.isEstablished(p.id),
+      handshakeAt: p.current?.createdAt,
+      handshakeInProgress: p.pending !== undefined,
+      lastReceivedAt: p.lastReceivedAt,
+      txBytes: p.txBytes,
+      rxBytes: p.rxBytes,
+    };
+  }
+
   endpointOf(peer: PeerKey): Endpoint | undefined {
     const e = this.peers.get(peerId(peer))?.endpoint;
     return e && copyEndpoint(e);
@@ -271,6 +294,8 @@ export class SessionManager {
     const newest = kp.commit(counter);
 
     const p = kp.peer;
+    p.rxBytes += payload.length;
+    p.lastReceivedAt = now;
     const actions: SessionAction[] = [];
     // Only the newest packet on live keys may move the endpoint: a late, reordered packet from
     // the old address must not pull the session back.
@@ -462,6 +487,7 @@ export class SessionManager {
 
   private flush(p: PeerState, kp: SessionKeypair, actions: SessionAction[]): void {
     for (const payload of p.queue) actions.push(this.sealTo(p, kp, payload));
+    p.txBytes += p.queueBytes;
     p.queue = [];
     p.queueBytes = 0;
   }

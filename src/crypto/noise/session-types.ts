@@ -18,6 +18,18 @@ export type SessionAction =
   /** A handshake went unanswered for `handshakeGiveUpMs`; queued payloads were dropped. */
   | { type: "handshakeFailed"; peer: string };
 
+/** What `p2ptun status` shows about one peer's session. */
+export interface SessionPeerStatus {
+  endpoint: Endpoint | undefined;
+  established: boolean;
+  /** When the keys in use were made (the last completed handshake), if any. */
+  handshakeAt: number | undefined;
+  handshakeInProgress: boolean;
+  lastReceivedAt: number | undefined;
+  txBytes: number;
+  rxBytes: number;
+}
+
 /** A peer given as raw 32-byte public key or as its base64 text (the `peer` of actions). */
 export type PeerKey = Buffer | string;
 
