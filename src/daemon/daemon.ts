@@ -236,6 +236,13 @@ export class Daemon {
         this.rearm(peer);
         break;
       }
+      case "retimed": {
+        const peer = this.peers.get(e.peerName);
+        if (!peer) return;
+        peer.onRetimed(e.startAt, now);
+        this.rearm(peer);
+        break;
+      }
       case "refused": {
         this.logger.warn(
           { introducer: link.label, request: e.request, peer: e.peerName, code: e.code, reason: e.reason },

@@ -38,6 +38,7 @@ import {
   REGISTER_REFUSED_RETRY_MS,
   REGISTER_RETRY_BASE_MS,
   REGISTER_RETRY_MAX_MS,
+  RETIME_MIN_SHIFT_MS,
   RETRY_JITTER,
   SEEN_INTRODUCTION_TTL_MS,
 } from "./introducer-client-constants.js";
@@ -92,6 +93,12 @@ export type IntroducerClientOutput =
       code: ClientRefusalCode;
       reason: string;
     }
+  /**
+   * A repeat of an introduction we accepted carries a later start instant: the introducer moved
+   * T because our ACK was late or lost (the requester is told the new T). Start then, if not yet
+   * started.
+   */
+  | { type: "retimed"; introId: number; peerName: string; startAt: number }
   /** Someone not in our peers list asked for us; we declined (the introducer tells them). */
   | { type: "declined"; peerName: string; peerPublicKey: Buffer }
   /** No answer to LOST_AFTER_ATTEMPTS REGISTERs in a row; retries continue with backoff. */
@@ -151,7 +158,10 @@ export class IntroducerClient {
 
   private readonly introduces = new Map<string, PendingIntroduce>();
   /** introId → (our verdict, when); repeats of a handled introduction only get the ACK again. */
-  private readonly seen = new Map<number, { accepted: boolean; at: number }>();
+  private readonly seen = new Map<
+    number,
+    { accepted: boolean; at: number; peerName?: string; startAt?: number }
+  >();
 
   constructor(private readonly opts: IntroducerClientOptions) {
     const nameBytes = Buffer.byteLength(opts.name);
@@ -333,7 +343,21 @@ export class IntroducerClient {
   private onIntroduction(msg: IntroductionMsg, now: number): IntroducerClientOutput[] {
     this.forgetOldIntroductions(now);
     const seen = this.seen.get(msg.introId);
-    if (seen) return [this.ack(msg.introId, seen.accepted)];
+    if (seen) {
+      const out: IntroducerClientOutput[] = [this.ack(msg.introId, seen.accepted)];
+      const startAt = now + msg.startInMs;
+      // Only a clearly later T counts (repeats of an unchanged T differ by the RTT's jitter).
+      if (
+        seen.accepted &&
+        seen.peerName !== undefined &&
+        seen.startAt !== undefined &&
+        startAt > seen.startAt + RETIME_MIN_SHIFT_MS
+      ) {
+        seen.startAt = startAt;
+        out.push({ type: "retimed", introId: msg.introId, peerName: seen.peerName, startAt });
+      }
+      return out;
+    }
 
     const ours = this.pendingByTxid(msg.txid);
     const localName = this.opts.accepts(msg.peerPublicKey);
@@ -361,6 +385,8 @@ export class IntroducerClient {
       if (!accepted) out.push({ type: "declined", peerName: msg.peerName, peerPublicKey: msg.peerPublicKey });
     }
     this.remember(msg.introId, accepted, now);
+    if (accepted)
+      Object.assign(this.seen.get(msg.introId)!, { peerName: localName!, startAt: now + msg.startInMs });
     out.push(this.ack(msg.introId, accepted));
     if (accepted)
       out.push({

@@ -155,6 +155,13 @@ export class Peer {
     this.runPunch(this.puncher.start(now), now);
   }
 
+  /** The introducer moved the start instant of the introduction we are waiting on. */
+  onRetimed(startAt: number, now: number): void {
+    if (!this.puncher?.retime(startAt, now)) return;
+    this.log.info({ startInMs: Math.round(startAt - now) }, `peer ${this.name}: punch start moved later`);
+    this.o.io.rearm();
+  }
+
   private runPunch(out: PunchOutput[], now: number): void {
     for (const a of out) {
       if (a.type === "send") this.o.io.sendUdp(a.packet, a.to, a.ttl);

@@ -111,7 +111,7 @@ export class UdpPuncher {
   constructor(
     private readonly disco: DiscoChannel,
     candidates: readonly Candidate[],
-    private readonly startAt: Millis,
+    private startAt: Millis,
     options: PunchOptions = {},
   ) {
     this.o = {
@@ -155,6 +155,19 @@ export class UdpPuncher {
       }
     }
     return out.concat(this.tick(now));
+  }
+
+  /**
+   * The introducer moved the common start instant later (our ACK was late, the peer was told the
+   * new one). Honoured only while we are still waiting: probing early is what makes a NAT that
+   * sees our packet before its own mapping exists remap or blacklist us.
+   */
+  retime(startAt: Millis, now: Millis): boolean {
+    if (this.state !== "waiting" || now >= this.startAt || startAt <= this.startAt) return false;
+    this.deadline += startAt - this.startAt;
+    for (const p of this.probes) if (p.sent === 0 || p.nextAt === this.startAt) p.nextAt = startAt;
+    this.startAt = startAt;
+    return true;
   }
 
   tick(now: Millis): PunchOutput[] {

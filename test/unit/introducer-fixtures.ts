@@ -55,6 +55,10 @@ export interface ClientSpec {
   accepts?: string[];
   lan?: Candidate[];
   introducerPublicKey?: Buffer;
+  /** Wall clock the client seeds its StaticBox counter with (a restarted daemon's is later). */
+  wallClockMs?: number;
+  /** Peers this client asks for as soon as it registers, as a daemon with connecting peers does. */
+  introduceOnRegistered?: string[];
 }
 
 export interface Node {
@@ -92,11 +96,25 @@ export class SimNet {
       introducerPublicKey: spec.introducerPublicKey ?? introducerKeys.publicKey,
       lanCandidates: spec.lan ?? [],
       accepts: (pk) => acceptNames.find((n) => keys[n as keyof typeof keys].publicKey.equals(pk)) ?? null,
-      wallClockMs: 1_700_000_000_000,
+      wallClockMs: spec.wallClockMs ?? 1_700_000_000_000,
       random: seeded(spec.publicEndpoint.port),
     });
     const node: Node = { spec, client, events: [], cut: false };
     this.nodes.set(spec.name, node);
+    return node;
+  }
+
+  /**
+   * The daemon restarts: a fresh client (fresh state, a later wall clock so its box counters are
+   * newer) behind a new public endpoint (its NAT maps the new socket to a new port). The
+   * introducer still holds its old registration until the new client registers. Packets in
+   * flight to the old endpoint are lost. Call `start(name)` when the new daemon starts.
+   */
+  restart(name: string, publicEndpoint: Endpoint): Node {
+    const old = this.node(name);
+    const wallClockMs = (old.spec.wallClockMs ?? 1_700_000_000_000) + 60_000 + this.now;
+    old.cut = true; // the old socket is gone
+    const node = this.add({ ...old.spec, publicEndpoint, wallClockMs });
     return node;
   }
 
@@ -109,6 +127,9 @@ export class SimNet {
     for (const o of outs) {
       if (o.type !== "send") {
         node.events.push({ at: this.now, out: o });
+        if (o.type === "registered" && this.node(node.spec.name) === node)
+          for (const peer of node.spec.introduceOnRegistered ?? [])
+            this.fromClient(node, node.client.introduce(peer, this.now));
         continue;
       }
       if (node.cut) continue;

@@ -68,6 +68,18 @@ describe("UdpPuncher", () => {
     expect(first.every((s) => s.ttl === undefined)).toBe(true);
   });
 
+  it("moves its start to a later instant while waiting, and refuses to once probing began", () => {
+    const { a } = pair();
+    const p = new UdpPuncher(a, CANDS, 1_000);
+    p.start(0);
+    expect(p.retime(900, 100)).toBe(false); // earlier: ignored
+    expect(p.retime(1_600, 100)).toBe(true);
+    expect(p.nextTimer()).toBe(1_600);
+    expect(sends(p.tick(1_000))).toEqual([]);
+    expect(sends(p.tick(1_600)).map((s) => s.to)).toEqual([HOST, SRFLX]);
+    expect(p.retime(5_000, 1_600)).toBe(false); // already probing
+  });
+
   it("sends no primer when primerTtl is 0 and probes at once when the start instant has passed", () => {
     const { a } = pair();
     const out = new UdpPuncher(a, CANDS, 1_000, { primerTtl: 0 }).start(5_000);
