@@ -83,7 +83,7 @@ async function udpLoopback(totalBytes: number, maxDatagramSize: number): Promise
         send: (d) => sockets[i].send(d, ports[1 - i], "127.0.0.1"),
       }),
   );
-  sockets.forEach((s, i) => s.on("message", (m) => drivers[i].input(m)));
+  for (const [i, s] of sockets.entries()) s.on("message", (m) => drivers[i].input(m));
   const [a, b] = drivers;
   const source = Buffer.alloc(65536, 0x5a);
   const t0 = performance.now();
