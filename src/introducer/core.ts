@@ -8,6 +8,8 @@
  */
 import { isIP } from "node:net";
 import { publicKeyOf } from "../crypto/primitives.js";
+import { NetcheckResponder } from "../netcheck/responder.js";
+import { NetcheckPacketType } from "../netcheck/wire.js";
 import { type Endpoint, formatEndpoint, normalizeIp } from "../util/addr.js";
 import {
   type IntroduceMsg,
@@ -22,6 +24,8 @@ import {
   sealIntroducerPacket,
 } from "../wire/introducer.js";
 import {
+  INTRO_MARGIN_MS,
+  INTRO_MAX_LEAD_MS,
   INTRO_MAX_SENDS,
   INTRO_RETRY_MS,
   MAX_TRACKED_SOURCES,
@@ -30,7 +34,14 @@ import {
   REFRESH_SECONDS,
   REGISTRATION_EXPIRY_MS,
 } from "./constants.js";
-import { type PendingIntro, PendingIntroductions, startInMsFor, startLeadMs } from "./introductions.js";
+import {
+  halfRttOf,
+  minTargetLeadMs,
+  type PendingIntro,
+  PendingIntroductions,
+  startInMsFor,
+  startLeadMs,
+} from "./introductions.js";
 import { SourceRateLimiter } from "./rate-limit.js";
 import { type PeerEntry, PeerRegistry, type Source, type Transport } from "./registry.js";
 
@@ -97,6 +108,10 @@ const COUNTER_NAMES = [
   "introductionsMerged",
   "introductionsUnreachable",
   "introductionRepeats",
+  /** Sent again at once because its recipient registered from a new endpoint. */
+  "introductionsRerouted",
+  /** T moved later: the target was reached (or acknowledged) too late for the old one. */
+  "introductionsRetimed",
   "staleAcks",
   "expired",
   "sent",
@@ -112,6 +127,8 @@ export class IntroducerCore {
     MAX_TRACKED_SOURCES,
   );
   private readonly pending: PendingIntroductions;
+  /** Answers netcheck PROBEs (types 0x07/0x08, own box label); never touches registrations. */
+  private readonly netcheck: NetcheckResponder;
   private readonly count = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Record<
     CounterName,
     number
@@ -124,6 +141,7 @@ export class IntroducerCore {
     this.publicKey = publicKeyOf(opts.privateKey);
     this.registry = new PeerRegistry(opts.privateKey, this.publicKey, opts.peers, opts.wallClockMs);
     this.pending = new PendingIntroductions(Math.floor(opts.wallClockMs / 1000) * 1024);
+    this.netcheck = new NetcheckResponder(opts.privateKey, this.publicKey, opts.peers, opts.wallClockMs);
   }
 
   handle(packet: Buffer, from: Source, now: number): IntroducerAction[] {
@@ -132,6 +150,7 @@ export class IntroducerCore {
     // Sockets always give an IP; anything else could not be encoded back as an endpoint.
     if (isIP(ip) === 0) return this.drop("malformed");
     if (!this.limiter.allow(ip, now)) return this.drop("rateLimited");
+    if (packet[0] === NetcheckPacketType.PROBE) return this.answerProbe(packet, from);
     const header = parseIntroducerPacket(packet);
     if (header === null || !FROM_DAEMON.has(header.type)) return this.drop("malformed");
     const peer = this.registry.byPublicKey(header.senderKey);
@@ -143,6 +162,40 @@ export class IntroducerCore {
     peer.replay.commit(counter); // authenticated: the box committed it too
     if (!opened.ok) return this.drop("malformed");
     return this.countSent(this.dispatch(peer, opened.msg, from, now));
+  }
+
+  /**
+   * A packet on the alternate UDP port (listen port + 1): only netcheck PROBEs are answered
+   * there, so a client can compare its NAT mapping towards two destinations. Rate-limited with
+   * the same per-IP buckets as `handle`.
+   */
+  handleAlternate(packet: Buffer, from: Source, now: number): IntroducerAction[] {
+    this.count.received++;
+    const ip = normalizeIp(from.endpoint.host);
+    if (isIP(ip) === 0) return this.drop("malformed");
+    if (!this.limiter.allow(ip, now)) return this.drop("rateLimited");
+    if (packet[0] !== NetcheckPacketType.PROBE) return this.drop("malformed");
+    return this.answerProbe(packet, from);
+  }
+
+  private answerProbe(packet: Buffer, from: Source): IntroducerAction[] {
+    const before = { ...this.netcheck.counters };
+    const reply = this.netcheck.handle(packet, from.endpoint);
+    if (reply === null) {
+      // Counted with the introducer's own drops too, so every packet received is accounted for.
+      const c = this.netcheck.counters;
+      if (c.replayed > before.replayed) return this.drop("replayed");
+      if (c.unauthenticated > before.unauthenticated) return this.drop("unauthenticated");
+      return this.drop("malformed");
+    }
+    const action: IntroducerAction = {
+      type: "send",
+      to: from.endpoint,
+      transport: from.transport,
+      packet: reply,
+    };
+    if (from.connId !== undefined) action.connId = from.connId;
+    return this.countSent([action]);
   }
 
   /** Repeats unacknowledged introductions and forgets silent peers. Call at `nextTimer()`. */
@@ -181,7 +234,18 @@ export class IntroducerCore {
   }
 
   counters(): Record<string, number> {
-    return { ...this.count, pendingIntroductions: this.pending.size, trackedSources: this.limiter.size };
+    const probes = Object.fromEntries(
+      Object.entries(this.netcheck.counters).map(([k, v]) => [
+        `netcheck${k[0].toUpperCase()}${k.slice(1)}`,
+        v,
+      ]),
+    );
+    return {
+      ...this.count,
+      ...probes,
+      pendingIntroductions: this.pending.size,
+      trackedSources: this.limiter.size,
+    };
   }
 
   stats(now: number): IntroducerStats {
@@ -239,7 +303,30 @@ export class IntroducerCore {
         observed,
         refreshSeconds: REFRESH_SECONDS,
       }),
+      ...(changed ? this.reroute(peer, from, now) : []),
     ];
+  }
+
+  /**
+   * `peer` registered from a new endpoint (it restarted behind a new port, or its NAT remapped
+   * it): introductions in flight to it take the new route at once rather than at their next
+   * repeat, with all their sends again (those to the old endpoint did not reach it).
+   */
+  private reroute(peer: PeerEntry, from: Source, now: number): IntroducerAction[] {
+    const out: IntroducerAction[] = [];
+    for (const p of this.pending.values()) {
+      if (p.phase === "awaitTarget" && p.target === peer) {
+        // Only if the new registration is the route used (UDP wins over TCP).
+        if (this.registry.routeTo(peer)?.transport !== from.transport) continue;
+      } else if (p.requester === peer && p.requesterRoute.transport === from.transport) {
+        p.requesterRoute = from;
+        if (p.phase !== "awaitRequester") continue;
+      } else continue;
+      this.count.introductionsRerouted++;
+      p.sends = 0;
+      out.push(...this.sendIntroduction(p, now));
+    }
+    return out;
   }
 
   private onIntroduce(peer: PeerEntry, msg: IntroduceMsg, from: Source, now: number): IntroducerAction[] {
@@ -302,7 +389,7 @@ export class IntroducerCore {
       }
       p.phase = "awaitRequester";
       p.sends = 0;
-      return this.sendIntroduction(p, now);
+      return [...this.retimeLateAck(p, now), ...this.sendIntroduction(p, now)];
     }
     if (p?.phase === "awaitRequester" && peer === p.requester) {
       this.pending.finish(p, { kind: "acked" }, now);
@@ -317,28 +404,61 @@ export class IntroducerCore {
     return [];
   }
 
+  /**
+   * The target's ACK came so late that T would pass before the requester hears of it (the
+   * target's RTT grew since it reported it, or its ACKs were lost until T was close). If the
+   * target can still be told in time, both get a new common T (the target honours a later T for
+   * an introduction it has not started yet) rather than each "now" at different moments.
+   */
+  private retimeLateAck(p: PendingIntro, now: number): IntroducerAction[] {
+    const left = p.startAt - now;
+    if (left >= halfRttOf(p.requester) || left <= halfRttOf(p.target)) return [];
+    const route = this.registry.routeTo(p.target);
+    if (route === undefined) return [];
+    this.count.introductionsRetimed++;
+    const lead = Math.max(halfRttOf(p.target), halfRttOf(p.requester)) + INTRO_MARGIN_MS;
+    p.startAt = now + Math.min(lead, INTRO_MAX_LEAD_MS);
+    return [this.introduction(p, "target", route, now)];
+  }
+
   // ---- sending -------------------------------------------------------------------------------
 
   /** Sends (or repeats) the INTRODUCTION of the current phase, with a fresh `startInMs`. */
   private sendIntroduction(p: PendingIntro, now: number): IntroducerAction[] {
     const toTarget = p.phase === "awaitTarget";
-    const recipient = toTarget ? p.target : p.requester;
-    const about = toTarget ? p.requester : p.target;
     const route = toTarget ? this.registry.routeTo(p.target) : p.requesterRoute;
     if (route === undefined) return this.unreachable(p, now); // the target's registration expired
+    // The target must ACK, and the requester hear back, before T. A T closer than that (the target
+    // was unreachable so far) moves later; a target that acted on an earlier copy and has not
+    // started yet moves with it, so the requester can be given the T of the latest copy.
+    if (toTarget && p.startAt - now < minTargetLeadMs(p.requester, p.target)) {
+      if (p.sends > 0) this.count.introductionsRetimed++;
+      p.startAt = now + startLeadMs(p.requester, p.target);
+    }
     p.sends++;
     p.nextSendAt = now + INTRO_RETRY_MS;
-    return [
-      this.seal(recipient, route, {
-        type: "introduction",
-        txid: toTarget ? 0 : p.requesterTxid,
-        introId: p.introId,
-        peerName: about.name,
-        peerPublicKey: about.publicKey,
-        candidates: this.registry.candidatesOf(about),
-        startInMs: startInMsFor(recipient, p.startAt, now),
-      }),
-    ];
+    return [this.introduction(p, toTarget ? "target" : "requester", route, now)];
+  }
+
+  /** One INTRODUCTION of `p` to its target (about the requester) or requester (about the target). */
+  private introduction(
+    p: PendingIntro,
+    to: "target" | "requester",
+    route: Source,
+    now: number,
+  ): IntroducerAction {
+    const toTarget = to === "target";
+    const recipient = toTarget ? p.target : p.requester;
+    const about = toTarget ? p.requester : p.target;
+    return this.seal(recipient, route, {
+      type: "introduction",
+      txid: toTarget ? 0 : p.requesterTxid,
+      introId: p.introId,
+      peerName: about.name,
+      peerPublicKey: about.publicKey,
+      candidates: this.registry.candidatesOf(about),
+      startInMs: startInMsFor(recipient, p.startAt, now),
+    });
   }
 
   private unreachable(p: PendingIntro, now: number): IntroducerAction[] {

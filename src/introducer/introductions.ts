@@ -8,9 +8,15 @@
  * B's candidates (its addresses) are revealed to A only once B agreed, so registering with an
  * introducer does not let every other registered peer learn where you are.
  *
- * Timing: at INTRODUCE the introducer fixes one instant T on its own clock. Every INTRODUCTION
- * (first send or repeat) carries `startInMs = T − sendTime − rtt/2` of its recipient, so the
- * packet's flight time (about rtt/2) is subtracted and both peers start at T.
+ * Timing: the introducer keeps one instant T on its own clock. Every INTRODUCTION (first send or
+ * repeat) carries `startInMs = T − sendTime − rtt/2` of its recipient, so the packet's flight time
+ * (about rtt/2) is subtracted and both peers start at T. T is fixed when the target is first sent
+ * its INTRODUCTION, and moved later (to now + lead) whenever a send to the target finds it too
+ * close for the target's ACK and the requester's INTRODUCTION to arrive before it (the target was
+ * unreachable for a while, e.g. it restarted behind a new port). Each peer sends its punch primer
+ * when its INTRODUCTION arrives and probes from T on, so both must hear of the introduction
+ * before T; a T in the past would start them at different moments. The target's client honours
+ * a later T from a repeat it has not started yet, so the T of the latest send is the common one.
  */
 import type { RefusalCode } from "../wire/introducer.js";
 import {
@@ -35,7 +41,8 @@ export interface PendingIntro {
   requesterTxid: number;
   requesterRoute: Source;
   phase: IntroPhase;
-  /** The common start instant T, on the introducer's clock. */
+  /** The common start instant T, on the introducer's clock (moved later while the target has
+   * not acknowledged and T became too close; see the file comment). */
   startAt: number;
   /** INTRODUCTION packets sent in the current phase, and when the next repeat is due. */
   sends: number;
@@ -46,6 +53,18 @@ export interface PendingIntro {
 export function startLeadMs(requester: PeerEntry, target: PeerEntry): number {
   const lead = rttOf(target) + rttOf(requester) / 2 + INTRO_MARGIN_MS;
   return Math.min(INTRO_MAX_LEAD_MS, Math.max(INTRO_MIN_LEAD_MS, lead));
+}
+
+/** The least time T must still be away when an INTRODUCTION goes to the target: its round trip
+ * (INTRODUCTION → ACK) and the requester's half trip. A T closer than this is moved later. */
+export function minTargetLeadMs(requester: PeerEntry, target: PeerEntry): number {
+  // Capped below the longest lead, so that absurd RTTs cannot make every repeat move T.
+  return Math.min(rttOf(target) + rttOf(requester) / 2, INTRO_MAX_LEAD_MS / 2);
+}
+
+/** The one-way delay to `peer`, as the introducer estimates it (half its reported RTT). */
+export function halfRttOf(peer: PeerEntry): number {
+  return rttOf(peer) / 2;
 }
 
 /** The delay a peer is told: start at T once the packet, sent at `now`, has arrived. */

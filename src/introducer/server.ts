@@ -36,11 +36,19 @@ export interface StartIntroducerOptions {
   privateKey: Buffer;
   peers: { name: string; publicKey: Buffer }[];
   logger?: IntroducerLogger;
+  /**
+   * UDP port on which only netcheck PROBEs are answered, so `p2ptun netcheck` can compare the
+   * NAT mapping towards two destinations. Default: the listen port + 1; 0 = any free port;
+   * null = none. A port that cannot be bound is logged and skipped, never fatal.
+   */
+  alternatePort?: number | null;
 }
 
 export interface RunningIntroducer {
   udpPort: number;
   tcpPort: number;
+  /** The netcheck alternate UDP port, or null when there is none. */
+  alternatePort: number | null;
   publicKey: Buffer;
   counters(): Record<string, number>;
   stats(): IntroducerStats;
@@ -73,6 +81,11 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
   let closed = false;
 
   const { udp, tcp, port } = await bindBoth(opts.listen);
+  const alt = await bindAlternate(
+    opts.listen.host,
+    opts.alternatePort === undefined ? port + 1 : opts.alternatePort,
+    log,
+  );
 
   const perform = (actions: IntroducerAction[]) => {
     for (const a of actions) {
@@ -125,6 +138,21 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
   });
   udp.on("error", (err) => log.warn({ err }, "introducer: UDP socket error"));
 
+  // The alternate port answers netcheck PROBEs only, from the socket they arrived on.
+  alt?.on("message", (msg, rinfo) => {
+    const from: Source = { endpoint: { host: rinfo.address, port: rinfo.port }, transport: "udp" };
+    try {
+      for (const a of core.handleAlternate(msg, from, clock.now()))
+        alt.send(a.packet, a.to.port, a.to.host, (err) => {
+          if (err) extra.sendErrors++;
+        });
+    } catch (e) {
+      extra.handlerErrors++;
+      log.warn({ err: e, what: "alternate" }, "introducer: unexpected error in handler");
+    }
+  });
+  alt?.on("error", (err) => log.warn({ err }, "introducer: alternate UDP socket error"));
+
   tcp.on("connection", (sock) => {
     if (sock.remoteAddress === undefined) {
       sock.destroy(); // already gone
@@ -170,13 +198,19 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
 
   schedule();
   log.info(
-    { port, publicKey: core.publicKey.toString("base64"), peers: opts.peers.length },
+    {
+      port,
+      alternatePort: alt ? alt.address().port : null,
+      publicKey: core.publicKey.toString("base64"),
+      peers: opts.peers.length,
+    },
     "introducer listening",
   );
 
   return {
     udpPort: port,
     tcpPort: port,
+    alternatePort: alt ? alt.address().port : null,
     publicKey: core.publicKey,
     counters: () => ({ ...core.counters(), ...extra, tcpConnections: conns.size }),
     stats: () => core.stats(clock.now()),
@@ -186,6 +220,7 @@ export async function startIntroducer(opts: StartIntroducerOptions): Promise<Run
       for (const s of conns.values()) s.destroy();
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),
+        new Promise<void>((resolve) => (alt ? alt.close(() => resolve()) : resolve())),
         new Promise<void>((resolve) => tcp.close(() => resolve())),
       ]);
     },
@@ -209,6 +244,33 @@ function logEvent(log: IntroducerLogger, e: IntroducerEvent): void {
     case "introduced":
       log.info({ requester: e.requester, target: e.target }, "peers introduced");
       break;
+  }
+}
+
+/** The netcheck alternate UDP socket; null when disabled or the port is taken (logged). */
+async function bindAlternate(
+  host: string,
+  port: number | null,
+  log: IntroducerLogger,
+): Promise<UdpSocket | null> {
+  if (port === null || port > 65535) return null;
+  const sock = createSocket({ type: isIP(host) === 6 ? "udp6" : "udp4" });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(port, host, () => {
+        sock.off("error", reject);
+        resolve();
+      });
+    });
+    return sock;
+  } catch (e) {
+    sock.close();
+    log.warn(
+      { port, err: (e as Error).message },
+      "introducer: cannot bind the netcheck alternate UDP port; netcheck cannot compare mappings here",
+    );
+    return null;
   }
 }
 

@@ -137,7 +137,7 @@ describe("startIntroducer on real sockets", () => {
       peers: [{ name: "joe", publicKey: keys.joe.publicKey }],
     });
     const udp = await udpPeer(running.udpPort);
-    udp.sock.send(Buffer.alloc(100, 7), running.udpPort, "127.0.0.1");
+    udp.sock.send(Buffer.alloc(100, 0xee), running.udpPort, "127.0.0.1");
 
     const bad = await tcpPeer(running.tcpPort);
     const closed = new Promise<void>((r) => bad.sock.once("close", () => r()));
