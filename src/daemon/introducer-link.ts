@@ -4,7 +4,8 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { encodeKey } from "../crypto/keys.js";
+import { StaticBox } from "../crypto/box.js";
+import { encodeKey, publicKeyOf } from "../crypto/keys.js";
 import { type Endpoint, formatEndpoint, normalizeIp, sameEndpoint } from "../util/addr.js";
 import type { Clock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
@@ -12,6 +13,7 @@ import type { Candidate } from "../wire/candidate.js";
 import { IntroducerClient, type IntroducerClientOutput } from "./introducer-client.js";
 import { CoreTimer } from "./scheduler.js";
 import type { IntroducerStatus } from "./status-types.js";
+import { TcpIntroducerConn, type TcpPortHolder } from "./tcp-introducer.js";
 
 export type IntroducerEvent = Exclude<IntroducerClientOutput, { type: "send" }>;
 
@@ -26,6 +28,8 @@ export interface IntroducerLinkOptions {
   logger: Logger;
   sendUdp: (packet: Buffer, to: Endpoint) => void;
   onEvent: (link: IntroducerLink, e: IntroducerEvent) => void;
+  /** Also register over TCP from this port (the TCP fallback's srflx endpoint). */
+  tcpPort?: TcpPortHolder;
 }
 
 const RESOLVE_RETRY_MS = 5_000;
@@ -38,10 +42,15 @@ export class IntroducerLink {
   private closed = false;
   private resolveTimer: NodeJS.Timeout | undefined;
   readonly label: string;
+  /** One box for the UDP and the TCP client: one counter, no nonce reuse. */
+  private readonly box: StaticBox;
+  tcp: TcpIntroducerConn | undefined;
 
   constructor(private readonly o: IntroducerLinkOptions) {
     this.label = formatEndpoint(o.address);
+    this.box = new StaticBox(o.privateKey, publicKeyOf(o.privateKey), o.publicKey, "introducer", Date.now());
     this.client = new IntroducerClient({
+      box: this.box,
       name: o.name,
       privateKey: o.privateKey,
       introducerPublicKey: o.publicKey,
@@ -73,6 +82,25 @@ export class IntroducerLink {
       "registering with introducer",
     );
     this.run(this.client.start(this.o.clock.now()));
+    this.startTcp();
+  }
+
+  private startTcp(): void {
+    if (!this.o.tcpPort || !this.endpoint || this.tcp || this.closed) return;
+    this.tcp = new TcpIntroducerConn({
+      endpoint: this.endpoint,
+      port: this.o.tcpPort,
+      name: this.o.name,
+      privateKey: this.o.privateKey,
+      introducerPublicKey: this.o.publicKey,
+      box: this.box,
+      lanCandidates: this.o.lanCandidates,
+      accepts: this.o.accepts,
+      clock: this.o.clock,
+      logger: this.o.logger,
+      onEvent: (e) => this.o.onEvent(this, e),
+    });
+    this.tcp.start();
   }
 
   /** True when `from` is this introducer's address. */
@@ -85,11 +113,14 @@ export class IntroducerLink {
   }
 
   introduce(peerName: string): void {
-    this.run(this.client.introduce(peerName, this.o.clock.now()));
+    // Over UDP when it works; over our TCP connection when UDP is blocked.
+    if (!this.client.status().registered && this.tcp?.registered) this.tcp.introduce(peerName);
+    else this.run(this.client.introduce(peerName, this.o.clock.now()));
   }
 
+  /** Registered over UDP or over TCP. */
   get registered(): boolean {
-    return this.client.status().registered;
+    return this.client.status().registered || (this.tcp?.registered ?? false);
   }
 
   private run(out: IntroducerClientOutput[]): void {
@@ -105,9 +136,9 @@ export class IntroducerLink {
     const s = this.client.status();
     return {
       address: this.label,
-      registered: s.registered,
+      registered: this.registered,
       publicEndpoint: s.publicEndpoint ? formatEndpoint(s.publicEndpoint) : null,
-      tcpPublicEndpoint: null,
+      tcpPublicEndpoint: this.tcp?.publicEndpoint ? formatEndpoint(this.tcp.publicEndpoint) : null,
       lastContactAgoMs: s.lastContact === undefined ? null : now - s.lastContact,
       rttMs: s.rttMs ?? null,
     };
@@ -117,5 +148,6 @@ export class IntroducerLink {
     this.closed = true;
     clearTimeout(this.resolveTimer);
     this.timer.close();
+    this.tcp?.close();
   }
 }

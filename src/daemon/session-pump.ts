@@ -13,6 +13,8 @@ export type SessionEvent = Exclude<SessionAction, { type: "send" }>;
 export class SessionPump {
   readonly manager: SessionManager;
   private readonly timer: CoreTimer;
+  /** Per peer id: another transport (a punched TCP connection); true when it took the packet. */
+  private readonly routes = new Map<string, (packet: Buffer, to: Endpoint) => boolean>();
 
   constructor(
     opts: { privateKey: Buffer; peers: Buffer[]; clock: Clock },
@@ -36,8 +38,10 @@ export class SessionPump {
   private run(actions: SessionAction[]): void {
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
-      if (a.type === "send") this.sendUdp(a.packet, a.to);
-      else this.onEvent(a);
+      if (a.type === "send") {
+        const route = this.routes.size === 0 ? undefined : this.routes.get(a.peer);
+        if (!route?.(a.packet, a.to)) this.sendUdp(a.packet, a.to);
+      } else this.onEvent(a);
     }
   }
 
@@ -54,6 +58,12 @@ export class SessionPump {
   connect(peer: Buffer | string, endpoint: Endpoint): void {
     this.run(this.manager.connect(peer, endpoint, this.clock.now()));
     this.timer.rearm();
+  }
+
+  /** Sends for `peer` try `route` first (the TCP path); undefined removes it. */
+  route(peer: string, route: ((packet: Buffer, to: Endpoint) => boolean) | undefined): void {
+    if (route) this.routes.set(peer, route);
+    else this.routes.delete(peer);
   }
 
   setPeers(peers: Buffer[]): void {

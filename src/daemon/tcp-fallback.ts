@@ -1,0 +1,199 @@
+/**
+ * The TCP fallback for every peer: runs the TCP punch next to the UDP one, keeps the resulting
+ * connection, and hands it to the session when UDP does not get through.
+ *
+ * When to punch: on every introduction that carries the peer's `tcp` candidate, while we are
+ * registered over TCP ourselves, at the introduction's start instant — the same instant for both
+ * peers, which is what makes the SYNs cross. Punching only after the UDP attempt failed would cost
+ * the whole UDP budget (9 s) before the first SYN, and a second introduction round trip.
+ *
+ * When to use it ("adopt"): at once when UDP cannot work — we have no UDP registration (our UDP
+ * is blocked) or the peer has no `srflx` candidate (its UDP is blocked) — which both peers see
+ * alike; otherwise only after the UDP punch failed. Until then the connection is held idle (and
+ * dropped if UDP wins). A session packet arriving over a held connection means the peer adopted
+ * it: the session answers over it and the peer's path becomes `tcp` on our side too.
+ *
+ * Session packets for a peer whose endpoint is its TCP connection's remote address are written to
+ * that connection (SessionPump route); packets read from it are fed to the session as if they had
+ * arrived from that address, so the Noise session and its roaming rules are unchanged.
+ */
+import { punchTcp } from "../punch/tcp-puncher.js";
+import { type Endpoint, formatEndpoint, sameEndpoint } from "../util/addr.js";
+import type { Clock } from "../util/clock.js";
+import type { Logger } from "../util/logger.js";
+import type { Candidate } from "../wire/candidate.js";
+import type { SessionPump } from "./session-pump.js";
+import type { TcpPortHolder } from "./tcp-introducer.js";
+import type { TcpLinkCarrier } from "./tcp-link.js";
+import { TcpTransport } from "./tcp-transport.js";
+
+export interface TcpFallbackEvents {
+  /** Use this connection now: start the session over it (`endpoint` is its remote address). */
+  adopt(peerId: string, endpoint: Endpoint): void;
+  /** The punch found no connection (only reported when UDP had failed, or adoption was due). */
+  failed(peerId: string, reason: string): void;
+  /** An adopted connection closed. */
+  closed(peerId: string, endpoint: Endpoint, reason: string): void;
+}
+
+interface PeerTcp {
+  abort: AbortController | null;
+  transport: TcpTransport | null;
+  /** Use the connection as soon as it exists. */
+  wantAdopt: boolean;
+  adopted: boolean;
+  /** The punch ended without a connection (reported once UDP failed too). */
+  failure: string | null;
+}
+
+export class TcpFallback {
+  readonly counters = { punches: 0, connected: 0, failed: 0, adopted: 0, attempts: 0 };
+  /** Milliseconds from the start instant to the established connection, last 32 punches. */
+  readonly connectTimes: number[] = [];
+  private readonly peers = new Map<string, PeerTcp>();
+
+  constructor(
+    private readonly o: {
+      port: TcpPortHolder;
+      pump: SessionPump;
+      clock: Clock;
+      logger: Logger;
+      events: TcpFallbackEvents;
+    },
+  ) {}
+
+  /** True when we can punch at all (our TCP registration gave us a port). */
+  get ready(): boolean {
+    return this.o.port.port !== 0;
+  }
+
+  /** An introduction arrived: punch TCP from `startAt` if the peer offers a `tcp` candidate. */
+  introduced(
+    peerId: string,
+    peerName: string,
+    candidates: Candidate[],
+    startAt: number,
+    ourUdpRegistered: boolean,
+  ): void {
+    const remote = candidates.find((c) => c.kind === "tcp")?.endpoint;
+    if (!remote || !this.ready) return;
+    const udpHopeless = !ourUdpRegistered || !candidates.some((c) => c.kind === "srflx");
+    const old = this.peers.get(peerId);
+    if (old?.adopted && old.transport && !old.transport.isClosed) return; // in use: keep it
+    this.drop(peerId);
+    const st: PeerTcp = {
+      abort: new AbortController(),
+      transport: null,
+      wantAdopt: udpHopeless,
+      adopted: false,
+      failure: null,
+    };
+    this.peers.set(peerId, st);
+    this.counters.punches++;
+    const log = this.o.logger.child({ peer: peerName });
+    log.info(
+      { remote: formatEndpoint(remote), localPort: this.o.port.port, adoptAtOnce: udpHopeless },
+      `peer ${peerName}: punching TCP`,
+    );
+    void punchTcp({
+      remote,
+      localPort: this.o.port.port,
+      localAddress: this.o.port.localAddress,
+      startAt,
+      now: () => this.o.clock.now(),
+      signal: st.abort!.signal,
+    }).then((r) => {
+      this.counters.attempts += r.attempts;
+      if (this.peers.get(peerId) !== st) {
+        if (r.ok) r.socket.destroy();
+        return;
+      }
+      st.abort = null;
+      if (!r.ok) {
+        this.counters.failed++;
+        log.info(
+          { attempts: r.attempts, errors: r.errors },
+          `peer ${peerName}: TCP punch failed: ${r.reason}`,
+        );
+        st.failure = `TCP punch failed: ${r.reason}`;
+        if (st.wantAdopt) this.o.events.failed(peerId, st.failure);
+        return;
+      }
+      this.counters.connected++;
+      this.connectTimes.push(r.elapsedMs);
+      if (this.connectTimes.length > 32) this.connectTimes.shift();
+      const t = new TcpTransport(r.socket, (packet, from) => this.o.pump.handle(packet, from));
+      st.transport = t;
+      log.info(
+        { remote: formatEndpoint(t.remote), attempts: r.attempts, ms: Math.round(r.elapsedMs) },
+        `peer ${peerName}: TCP connection established (simultaneous open)`,
+      );
+      this.o.pump.route(peerId, (packet, to) => sameEndpoint(to, t.remote) && t.send(packet));
+      t.onClose((reason) => {
+        if (this.peers.get(peerId) === st) {
+          this.peers.delete(peerId);
+          this.o.pump.route(peerId, undefined);
+        }
+        log.info({ reason }, `peer ${peerName}: TCP connection closed`);
+        if (st.adopted) this.o.events.closed(peerId, t.remote, reason);
+      });
+      if (st.wantAdopt) this.adopt(peerId, st);
+    });
+  }
+
+  private adopt(peerId: string, st: PeerTcp): void {
+    if (st.adopted || !st.transport) return;
+    st.adopted = true;
+    this.counters.adopted++;
+    this.o.events.adopt(peerId, st.transport.remote);
+  }
+
+  /** The UDP punch found a path: a connection we did not use yet is not needed. */
+  udpSucceeded(peerId: string): void {
+    const st = this.peers.get(peerId);
+    if (st && !st.adopted) this.drop(peerId);
+  }
+
+  /** The UDP punch failed: use the TCP connection. False when there is no TCP attempt to wait for. */
+  udpFailed(peerId: string): boolean {
+    const st = this.peers.get(peerId);
+    if (!st || st.failure !== null) return false;
+    st.wantAdopt = true;
+    if (st.transport) this.adopt(peerId, st);
+    return true;
+  }
+
+  /**
+   * The connection whose remote address is `endpoint`, as a carrier for a TcpLink; undefined when
+   * `endpoint` is not a TCP path of this peer. Marks it adopted (the session runs over it).
+   */
+  carrier(peerId: string, endpoint: Endpoint): (TcpLinkCarrier & { id: TcpTransport }) | undefined {
+    const st = this.peers.get(peerId);
+    const t = st?.transport;
+    if (!st || !t || t.isClosed || !sameEndpoint(t.remote, endpoint)) return undefined;
+    st.adopted = true;
+    st.wantAdopt = true;
+    return {
+      id: t,
+      sendPayload: (payload) => this.o.pump.send(peerId, payload),
+      get congested() {
+        return t.congested;
+      },
+      onDrain: (fn) => t.socket.on("drain", fn),
+    };
+  }
+
+  /** Closes the peer's TCP connection (its link died) and stops any punch. */
+  drop(peerId: string, reason = "not needed"): void {
+    const st = this.peers.get(peerId);
+    if (!st) return;
+    this.peers.delete(peerId);
+    this.o.pump.route(peerId, undefined);
+    st.abort?.abort();
+    st.transport?.close(reason);
+  }
+
+  close(): void {
+    for (const id of [...this.peers.keys()]) this.drop(id, "daemon stopping");
+  }
+}
