@@ -74,9 +74,12 @@ const punch = z
 
 const metrics = z
   .strictObject({
-    listen: hostPort("host:port for the Prometheus /metrics endpoint (keep it on localhost)"),
+    listen: hostPort(
+      "host:port of the Prometheus /metrics endpoint, e.g. 127.0.0.1:9464 (no authentication: keep it on localhost; other addresses are warned about)",
+    ),
   })
-  .optional();
+  .optional()
+  .describe("opt-in Prometheus metrics; off when absent");
 
 export const daemonConfigSchema = z
   .strictObject({
@@ -172,6 +175,7 @@ export const introducerConfigSchema = z
       .array(z.strictObject({ name: peerName, publicKey }))
       .default([])
       .describe("every peer allowed to register"),
+    metrics,
     log: logSection.default({ level: "info" }),
   })
   .superRefine((cfg, ctx) => {

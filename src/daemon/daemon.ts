@@ -19,6 +19,7 @@ import { startControlServer } from "./control-server.js";
 import { type ExitStats, handleIncomingStream } from "./exit.js";
 import { type IntroducerEvent, IntroducerLink } from "./introducer-link.js";
 import { Listeners } from "./listeners.js";
+import { type DaemonMetricsSource, daemonRegistry, type MetricsServer, serveMetrics } from "./metrics.js";
 import { Peer } from "./peer.js";
 import { CoreTimer } from "./scheduler.js";
 import { type SessionEvent, SessionPump } from "./session-pump.js";
@@ -41,6 +42,7 @@ export class Daemon {
   readonly exitStats: ExitStats = { accepted: 0, refused: 0, active: 0 };
   readonly counters = { discoUnknownPeer: 0, introducerUnknownSource: 0 };
   private control: { close(): Promise<void> } | undefined;
+  private metrics: MetricsServer | undefined;
   private readonly sessions: SessionPump;
   private readonly listeners: Listeners;
   readonly publicKey: Buffer;
@@ -121,6 +123,12 @@ export class Daemon {
     this.udp.route(0x20, 0x22, (packet, from) => this.sessions.handle(packet, from));
     await Promise.all(this.introducers.map((l) => l.start()));
     await this.listeners.apply(cfg);
+    if (cfg.metrics)
+      this.metrics = await serveMetrics(
+        cfg.metrics.listen,
+        daemonRegistry(() => this.metricsSource()),
+        this.logger,
+      );
     if (!opts.noControl) {
       this.control = await startControlServer(controlPathOf(cfg), {
         status: () => this.status(),
@@ -369,7 +377,35 @@ export class Daemon {
     };
   }
 
+  /** What the Prometheus collectors read at each scrape (src/daemon/metrics.ts). */
+  metricsSource(): DaemonMetricsSource {
+    const now = this.clock.now();
+    const manager = this.sessions.manager;
+    return {
+      name: this.cfg.name,
+      introducers: this.introducers.map((l) => ({
+        label: l.label,
+        registered: l.registered,
+        rttMs: l.client.status().rttMs ?? null,
+        drops: l.client.counters,
+        events: l.events,
+      })),
+      peers: [...this.peers.values()].map((p) => ({
+        status: p.status(now),
+        counters: p.counters,
+        session: manager.peerStatus(p.id),
+        link: p.link && { id: p.link.id, channel: p.link.channel.stats(), mux: p.link.mux.stats() },
+      })),
+      session: manager.counters,
+      udp: this.udp.counters,
+      daemon: this.counters,
+      exit: this.exitStats,
+      listeners: this.listeners.status(),
+    };
+  }
+
   async close(): Promise<void> {
+    await this.metrics?.close();
     await this.control?.close();
     await this.listeners.close();
     for (const peer of [...this.peers.values()]) this.removePeer(peer);

@@ -45,6 +45,8 @@ export class IntroducerLink {
   /** One box for the UDP and the TCP client: one counter, no nonce reuse. */
   private readonly box: StaticBox;
   tcp: TcpIntroducerConn | undefined;
+  /** How many of each event this introducer reported, over UDP and TCP (for metrics). */
+  readonly events: Record<string, number> = {};
 
   constructor(private readonly o: IntroducerLinkOptions) {
     this.label = formatEndpoint(o.address);
@@ -98,7 +100,7 @@ export class IntroducerLink {
       accepts: this.o.accepts,
       clock: this.o.clock,
       logger: this.o.logger,
-      onEvent: (e) => this.o.onEvent(this, e),
+      onEvent: (e) => this.emit(e),
     });
     this.tcp.start();
   }
@@ -127,9 +129,14 @@ export class IntroducerLink {
     for (const a of out) {
       if (a.type === "send") {
         if (this.endpoint) this.o.sendUdp(a.packet, this.endpoint);
-      } else this.o.onEvent(this, a);
+      } else this.emit(a);
     }
     this.timer.rearm();
+  }
+
+  private emit(e: IntroducerEvent): void {
+    this.events[e.type] = (this.events[e.type] ?? 0) + 1;
+    this.o.onEvent(this, e);
   }
 
   status(now: number): IntroducerStatus {

@@ -70,7 +70,14 @@ export class Peer {
   reason: string | null = null;
   path: { kind: PathKind; endpoint: Endpoint } | null = null;
   link: UdpLink | null = null;
-  readonly counters = { bytesIn: 0, bytesOut: 0, punchAttempts: 0, punchFailures: 0, linksCreated: 0 };
+  readonly counters = {
+    bytesIn: 0,
+    bytesOut: 0,
+    punchAttempts: 0,
+    punchSuccesses: 0,
+    punchFailures: 0,
+    linksCreated: 0,
+  };
   private lastPacketAt: number | null = null;
   private readonly disco: DiscoChannel;
   private readonly linkCtl: LinkControl;
@@ -167,6 +174,7 @@ export class Peer {
       if (a.type === "send") this.o.io.sendUdp(a.packet, a.to, a.ttl);
       else if (a.type === "connected") {
         this.puncher = null;
+        this.counters.punchSuccesses++;
         this.failures = 0;
         this.log.info(
           { endpoint: formatEndpoint(a.endpoint), kind: a.candidateKind, rttMs: a.rttMs },

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadIntroducerConfig } from "../../config/load.js";
 import { readPrivateKeyFile } from "../../crypto/keys.js";
+import { introducerRegistry, serveMetrics } from "../../daemon/metrics.js";
 import { startIntroducer } from "../../introducer/server.js";
 import { parseHostPort } from "../../util/addr.js";
 import { createLogger } from "../../util/logger.js";
@@ -28,9 +29,13 @@ export function register(program: Command): void {
           { udp: running.udpPort, tcp: running.tcpPort, peers: cfg.peers.length },
           "introducer listening",
         );
+        const metrics = cfg.metrics
+          ? await serveMetrics(cfg.metrics.listen, introducerRegistry(running), logger)
+          : undefined;
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             logger.info({ signal }, "stopping");
+            void metrics?.close();
             running.close().then(resolve, resolve);
           };
           process.once("SIGTERM", () => stop("SIGTERM"));
