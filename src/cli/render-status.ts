@@ -61,7 +61,9 @@ export function renderStatus(s: DaemonStatus): string {
       ]),
     ]),
   );
-  for (const p of s.peers) if (p.reason && p.state !== "connected") out.push(`  ${p.name}: ${p.reason}`);
+  // Not connected: why. Connected over TCP: why not UDP (the reason says so).
+  for (const p of s.peers)
+    if (p.reason && (p.state !== "connected" || p.path === "tcp")) out.push(`  ${p.name}: ${p.reason}`);
   if (s.listeners.length) {
     out.push("");
     out.push(

@@ -24,6 +24,7 @@ import { Peer } from "./peer.js";
 import { CoreTimer } from "./scheduler.js";
 import { type SessionEvent, SessionPump } from "./session-pump.js";
 import type { DaemonStatus } from "./status-types.js";
+import { createTcpFallback, type TcpWiring } from "./tcp-wiring.js";
 import { UdpEndpoint } from "./udp-endpoint.js";
 
 export interface DaemonOptions {
@@ -45,6 +46,8 @@ export class Daemon {
   private metrics: MetricsServer | undefined;
   private readonly sessions: SessionPump;
   private readonly listeners: Listeners;
+  /** The TCP fallback (registration port + simultaneous open); undefined when disabled. */
+  readonly tcp: TcpWiring | undefined;
   readonly publicKey: Buffer;
 
   private constructor(
@@ -62,6 +65,14 @@ export class Daemon {
       (e) => this.onSessionEvent(e),
     );
     this.listeners = new Listeners((peer, target) => this.openStream(peer, target), logger);
+    this.tcp = createTcpFallback({
+      enabled: cfg.punch.tcpFallback,
+      pump: this.sessions,
+      clock,
+      logger,
+      peer: (id) => this.peersById.get(id),
+      rearm: (peer) => this.rearm(peer),
+    });
   }
 
   static async start(cfg: LoadedDaemonConfig, logger: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
@@ -102,6 +113,7 @@ export class Daemon {
           logger: this.logger,
           sendUdp: (packet, to) => this.udp.send(packet, to),
           onEvent: (link, e) => this.onIntroducerEvent(link, e),
+          tcpPort: this.tcp?.port,
         }),
       );
     }
@@ -167,6 +179,7 @@ export class Daemon {
           requestIntroduction: (): boolean => this.requestIntroduction(peer),
           ourSrflx: () => this.ourSrflx(),
           rearm: () => this.rearm(peer),
+          tcp: this.tcp?.fallback.forPeer(Buffer.from(p.publicKey, "base64").toString("base64")),
         },
         onStream: (from, req) =>
           handleIncomingStream(
@@ -241,6 +254,13 @@ export class Daemon {
         const peer = this.peers.get(e.peerName);
         if (!peer) return;
         peer.onIntroduction(e.candidates, e.startAt, now);
+        this.tcp?.fallback.introduced(
+          peer.id,
+          peer.name,
+          e.candidates,
+          e.startAt,
+          link.client.status().registered,
+        );
         this.rearm(peer);
         break;
       }
@@ -270,7 +290,13 @@ export class Daemon {
         );
         break;
       case "lost":
-        this.logger.warn({ introducer: link.label }, "introducer is not answering; retrying with backoff");
+        if (link.tcp?.registered)
+          this.logger.info(
+            { introducer: link.label },
+            "introducer is not answering over UDP; registered over TCP",
+          );
+        else
+          this.logger.warn({ introducer: link.label }, "introducer is not answering; retrying with backoff");
         break;
     }
   }
@@ -410,6 +436,7 @@ export class Daemon {
     await this.listeners.close();
     for (const peer of [...this.peers.values()]) this.removePeer(peer);
     for (const l of this.introducers) l.close();
+    this.tcp?.fallback.close();
     this.sessions.close();
     await this.udp.close();
   }

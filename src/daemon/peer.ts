@@ -14,7 +14,7 @@ import { StaticBox } from "../crypto/box.js";
 import { DiscoChannel } from "../punch/disco-channel.js";
 import { type MonitorOutput, PathMonitor } from "../punch/path-monitor.js";
 import { type PunchOutput, UdpPuncher } from "../punch/udp-puncher.js";
-import type { IncomingStream } from "../tunnel/mux/index.js";
+import type { IncomingStream, MuxSession } from "../tunnel/mux/index.js";
 import { StreamRefusedError, toStreamRefused } from "../tunnel/stream-errors.js";
 import { type Endpoint, formatEndpoint, isLoopback, sameEndpoint } from "../util/addr.js";
 import type { Clock } from "../util/clock.js";
@@ -24,6 +24,8 @@ import { decodeChannelPacket, decodeU32Message, INNER } from "../wire/inner.js";
 import { type LinkAction, LinkControl } from "./link-control.js";
 import * as K from "./peer-constants.js";
 import type { PathKind, PeerState, PeerStatus } from "./status-types.js";
+import type { PeerTcpIo } from "./tcp-fallback.js";
+import { TcpPath } from "./tcp-path.js";
 import { UdpLink } from "./udp-link.js";
 
 export interface PeerIo {
@@ -39,6 +41,8 @@ export interface PeerIo {
   ourSrflx(): Endpoint | undefined;
   /** Re-arm this peer's timer (after anything that may change nextTimer()). */
   rearm(): void;
+  /** The TCP fallback for this peer; absent when `punch.tcpFallback` is off. */
+  tcp?: PeerTcpIo;
 }
 
 export interface PeerOptions {
@@ -70,6 +74,8 @@ export class Peer {
   reason: string | null = null;
   path: { kind: PathKind; endpoint: Endpoint } | null = null;
   link: UdpLink | null = null;
+  /** The TCP path's link (a mux straight on the session); set while `path.kind` is "tcp". */
+  readonly tcp: TcpPath;
   readonly counters = {
     bytesIn: 0,
     bytesOut: 0,
@@ -102,6 +108,15 @@ export class Peer {
       Buffer.compare(o.ourPublic, o.publicKey) < 0,
       () => (Math.random() * 2 ** 32) >>> 0,
     );
+    this.tcp = new TcpPath({
+      io: o.io.tcp,
+      initiator: this.linkCtl.leader,
+      clock: o.clock,
+      onStream: (req) => o.onStream(this, req),
+      countOut: (n) => {
+        this.counters.bytesOut += n;
+      },
+    });
   }
 
   private now(): number {
@@ -175,6 +190,15 @@ export class Peer {
       else if (a.type === "connected") {
         this.puncher = null;
         this.counters.punchSuccesses++;
+        if (this.tcp.active) {
+          // Streams run on the TCP connection's mux; moving them to UDP is not supported yet.
+          this.log.info(
+            { endpoint: formatEndpoint(a.endpoint) },
+            `peer ${this.name}: UDP path found; staying on TCP`,
+          );
+          continue;
+        }
+        this.o.io.tcp?.udpSucceeded();
         this.failures = 0;
         this.log.info(
           { endpoint: formatEndpoint(a.endpoint), kind: a.candidateKind, rttMs: a.rttMs },
@@ -193,7 +217,12 @@ export class Peer {
           `peer ${this.name}: punch failed: ${a.natHint.summary}`,
         );
         if (this.state === "connected") continue; // a re-punch while the old path still works
-        this.fail(`${a.reason}. ${a.natHint.summary} [tried ${tried}]`, now);
+        const why = `${a.reason}. ${a.natHint.summary} [tried ${tried}]`;
+        if (this.tcp.udpFailed(why)) {
+          this.setState("connecting", `UDP did not get through (${a.natHint.summary}); trying TCP`);
+          continue;
+        }
+        this.fail(this.tcp.failureReason(why), now);
       }
     }
   }
@@ -276,6 +305,7 @@ export class Peer {
   // ── session events ────────────────────────────────────────────────────────────────────────
 
   onEstablished(endpoint: Endpoint, now: number): void {
+    if (this.enterTcp(endpoint)) return;
     this.usePath(endpoint, undefined, now);
     this.setState("connected", null);
     this.failures = 0;
@@ -285,6 +315,7 @@ export class Peer {
 
   onRoamed(endpoint: Endpoint, now: number): void {
     this.log.info({ endpoint: formatEndpoint(endpoint) }, `peer ${this.name}: roamed`);
+    if (this.enterTcp(endpoint)) return;
     this.usePath(endpoint, undefined, now);
     if (this.state !== "connected") this.setState("connected", null);
   }
@@ -300,6 +331,11 @@ export class Peer {
     this.counters.bytesIn += payload.length;
     this.monitor?.noteTraffic(now);
     const type = payload[0];
+    if (type === INNER.MUX) {
+      this.tcp.input(payload.subarray(1));
+      return;
+    }
+    if (this.tcp.active) return; // the UDP link's messages mean nothing on the TCP path
     if (type === INNER.CHANNEL) {
       const p = decodeChannelPacket(payload);
       if (!p) return;
@@ -350,14 +386,65 @@ export class Peer {
     this.resolveWaiters();
   }
 
+  // ── TCP path ──────────────────────────────────────────────────────────────────────────────
+
+  /** The TCP fallback adopted a punched connection: start the session over it. */
+  onTcpPath(endpoint: Endpoint): void {
+    this.puncher = null; // UDP cannot work (or has failed): stop probing
+    this.introductionDeadline = undefined;
+    this.path = { kind: "tcp", endpoint };
+    this.monitor = null;
+    this.setState("connecting", `TCP connection to ${formatEndpoint(endpoint)} up; handshaking`);
+    this.o.io.connectSession(endpoint);
+    this.o.io.rearm();
+  }
+
+  /** The session is up over `endpoint`: if that is our TCP connection, run the link there. */
+  private enterTcp(endpoint: Endpoint): boolean {
+    const entered = this.tcp.enter(endpoint);
+    if (!entered) return false;
+    this.puncher = null;
+    this.monitor = null;
+    this.path = { kind: "tcp", endpoint };
+    if (entered === "new") {
+      // The UDP link (if any) is replaced by the TCP connection's own mux.
+      this.link?.close("moved to tcp");
+      this.link = null;
+      this.linkCtl.reset();
+    }
+    this.failures = 0;
+    this.retryAt = undefined;
+    this.setState("connected", this.tcp.why());
+    this.resolveWaiters();
+    this.o.io.rearm();
+    return true;
+  }
+
+  /** The TCP punch found no connection although we were waiting for it. */
+  onTcpFailed(reason: string, now: number): void {
+    if (this.state === "connected") return;
+    if (!this.tcp.tcpFailed(reason, this.puncher !== null)) return; // UDP still running
+    this.fail(this.tcp.failureReason(null), now);
+  }
+
+  /** Our adopted TCP connection closed: the link is gone; find a path again. */
+  onTcpClosed(reason: string, now: number): void {
+    if (!this.tcp.closed(reason)) return;
+    this.path = null;
+    this.log.warn({ reason }, `peer ${this.name}: TCP connection closed`);
+    this.setState("connecting", `TCP connection closed (${reason}); reconnecting`);
+    this.maybeReconnectAfterLoss(now);
+  }
+
   // ── streams ───────────────────────────────────────────────────────────────────────────────
 
   /** Opens a stream to `target` on the peer, waiting a while for the link if it is not up. */
   async openStream(target: string): Promise<Duplex> {
-    if (!this.link) await this.waitForLink();
-    if (!this.link) throw new StreamRefusedError("PEER_NOT_CONNECTED", `${this.name} is not connected`);
+    if (!this.mux) await this.waitForLink();
+    const mux = this.mux;
+    if (!mux) throw new StreamRefusedError("PEER_NOT_CONNECTED", `${this.name} is not connected`);
     try {
-      return await this.link.mux.open(target);
+      return await mux.open(target);
     } catch (e) {
       throw toStreamRefused(e);
     }
@@ -383,8 +470,13 @@ export class Peer {
     });
   }
 
+  /** The mux streams are opened on: the TCP connection's while on TCP, else the UDP link's. */
+  get mux(): MuxSession | undefined {
+    return this.tcp.mux ?? this.link?.mux;
+  }
+
   private resolveWaiters(): void {
-    if (!this.link) return;
+    if (!this.mux) return;
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.resolve();
@@ -404,6 +496,10 @@ export class Peer {
   ping(): Promise<{ rttMs: number; endpoint: Endpoint; path: PathKind } | null> {
     const monitor = this.monitor;
     const path = this.path;
+    if (path?.kind === "tcp" && this.tcp.active)
+      return this.tcp
+        .ping()
+        .then((rttMs) => (rttMs === null ? null : { rttMs, endpoint: path.endpoint, path: "tcp" }));
     if (!monitor || !path || monitor.lost) return Promise.resolve(null);
     const { txid, actions } = monitor.probe(this.now());
     return new Promise((resolve) => {
@@ -450,10 +546,10 @@ export class Peer {
       state: this.state,
       path: this.state === "connected" ? (this.path?.kind ?? null) : null,
       endpoint: this.path ? formatEndpoint(this.path.endpoint) : null,
-      rttMs: this.monitor?.stats.srttMs ?? null,
+      rttMs: this.tcp.active ? this.tcp.rttMs : (this.monitor?.stats.srttMs ?? null),
       bytesIn: this.counters.bytesIn,
       bytesOut: this.counters.bytesOut,
-      streams: this.link?.mux.stats().openStreams ?? 0,
+      streams: this.mux?.stats().openStreams ?? 0,
       lastPacketAgoMs: this.lastPacketAt === null ? null : now - this.lastPacketAt,
       reason: this.reason,
     };
@@ -463,6 +559,7 @@ export class Peer {
     this.rejectWaiters("the daemon is stopping");
     this.link?.close("daemon stopping");
     this.link = null;
+    this.tcp.close("daemon stopping");
     this.linkCtl.reset();
   }
 }

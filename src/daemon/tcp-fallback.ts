@@ -36,6 +36,21 @@ export interface TcpFallbackEvents {
   closed(peerId: string, endpoint: Endpoint, reason: string): void;
 }
 
+/** What one Peer sees of the TCP fallback (bound to its id by `forPeer`). */
+export interface PeerTcpIo {
+  /** The carrier of our TCP connection to the peer if `endpoint` is its remote address. */
+  carrier(endpoint: Endpoint): TcpCarrier | undefined;
+  /** The UDP punch failed: true when a TCP attempt is still running or connected (wait for it). */
+  udpFailed(): boolean;
+  /** The UDP punch found a path: a held TCP connection is not needed. */
+  udpSucceeded(): void;
+  /** Close the TCP connection (its mux died, or the peer is going away). */
+  drop(reason: string): void;
+}
+
+/** An adopted connection as a TcpLink carrier, with its identity and why we are on TCP. */
+export type TcpCarrier = TcpLinkCarrier & { id: TcpTransport; why: string };
+
 interface PeerTcp {
   abort: AbortController | null;
   transport: TcpTransport | null;
@@ -44,6 +59,8 @@ interface PeerTcp {
   adopted: boolean;
   /** The punch ended without a connection (reported once UDP failed too). */
   failure: string | null;
+  /** Why this peer uses (or would use) TCP, for `p2ptun status`. */
+  why: string;
 }
 
 export class TcpFallback {
@@ -77,7 +94,13 @@ export class TcpFallback {
   ): void {
     const remote = candidates.find((c) => c.kind === "tcp")?.endpoint;
     if (!remote || !this.ready) return;
-    const udpHopeless = !ourUdpRegistered || !candidates.some((c) => c.kind === "srflx");
+    const peerHasUdp = candidates.some((c) => c.kind === "srflx");
+    const udpHopeless = !ourUdpRegistered || !peerHasUdp;
+    const why = !ourUdpRegistered
+      ? "UDP is blocked here (the introducer answers only over TCP)"
+      : !peerHasUdp
+        ? `UDP is blocked at ${peerName} (it has no public UDP endpoint)`
+        : "the UDP punch failed";
     const old = this.peers.get(peerId);
     if (old?.adopted && old.transport && !old.transport.isClosed) return; // in use: keep it
     this.drop(peerId);
@@ -87,6 +110,7 @@ export class TcpFallback {
       wantAdopt: udpHopeless,
       adopted: false,
       failure: null,
+      why,
     };
     this.peers.set(peerId, st);
     this.counters.punches++;
@@ -167,7 +191,7 @@ export class TcpFallback {
    * The connection whose remote address is `endpoint`, as a carrier for a TcpLink; undefined when
    * `endpoint` is not a TCP path of this peer. Marks it adopted (the session runs over it).
    */
-  carrier(peerId: string, endpoint: Endpoint): (TcpLinkCarrier & { id: TcpTransport }) | undefined {
+  carrier(peerId: string, endpoint: Endpoint): TcpCarrier | undefined {
     const st = this.peers.get(peerId);
     const t = st?.transport;
     if (!st || !t || t.isClosed || !sameEndpoint(t.remote, endpoint)) return undefined;
@@ -175,11 +199,21 @@ export class TcpFallback {
     st.wantAdopt = true;
     return {
       id: t,
+      why: st.why,
       sendPayload: (payload) => this.o.pump.send(peerId, payload),
       get congested() {
         return t.congested;
       },
       onDrain: (fn) => t.socket.on("drain", fn),
+    };
+  }
+
+  forPeer(peerId: string): PeerTcpIo {
+    return {
+      carrier: (endpoint) => this.carrier(peerId, endpoint),
+      udpFailed: () => this.udpFailed(peerId),
+      udpSucceeded: () => this.udpSucceeded(peerId),
+      drop: (reason) => this.drop(peerId, reason),
     };
   }
 

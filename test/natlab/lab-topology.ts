@@ -12,7 +12,15 @@
  * 203.0.113.16/28 (A) or 203.0.113.80/28 (B), so hop counts are the same for every kind.
  */
 
-export type NatKind = "public" | "eim" | "eim-drop" | "eim-reject" | "symmetric" | "udp-blocked";
+export type NatKind =
+  | "public"
+  | "eim"
+  | "eim-drop"
+  | "eim-reject"
+  | "symmetric"
+  | "udp-blocked"
+  /** `eim-drop` with UDP from the LAN dropped: a router firewall on a network that blocks UDP. */
+  | "udp-blocked-drop";
 export type Side = "a" | "b";
 
 export interface SideOpts {
@@ -246,7 +254,7 @@ export function natRuleset(kind: NatKind, lossPercent: number): string {
   const post =
     kind === "public" ? "" : `oifname "wan" masquerade${kind === "symmetric" ? " fully-random" : ""}`;
   const unsolicited =
-    kind === "eim-drop"
+    kind === "eim-drop" || kind === "udp-blocked-drop"
       ? ['iifname "wan" ct state new counter name "unsolicitedDropped" drop']
       : kind === "eim-reject"
         ? [
@@ -255,7 +263,8 @@ export function natRuleset(kind: NatKind, lossPercent: number): string {
           ]
         : [];
   const forward = [...unsolicited];
-  if (kind === "udp-blocked") forward.push('iifname "lan" meta l4proto udp counter name "udpBlocked" drop');
+  if (kind === "udp-blocked" || kind === "udp-blocked-drop")
+    forward.push('iifname "lan" meta l4proto udp counter name "udpBlocked" drop');
   return `table ip natlab {
 ${NAT_COUNTERS.map((c) => `  counter ${c} {}`).join("\n")}
   chain loss {
