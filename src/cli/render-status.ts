@@ -27,9 +27,18 @@ function bytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
+}
+
 export function renderStatus(s: DaemonStatus): string {
   const out: string[] = [];
-  out.push(`${s.name}  ${s.publicKey}  bind ${s.bind}`);
+  out.push(`${s.name}  ${s.publicKey}  bind ${s.bind}  up ${duration(s.uptimeMs)}`);
+  if (s.metrics) out.push(`metrics http://${s.metrics}/metrics`);
   out.push("");
   out.push(
     table([
@@ -47,7 +56,7 @@ export function renderStatus(s: DaemonStatus): string {
   out.push("");
   out.push(
     table([
-      ["PEER", "STATE", "PATH", "ENDPOINT", "RTT", "IN", "OUT", "STREAMS", "LAST PACKET"],
+      ["PEER", "STATE", "PATH", "ENDPOINT", "RTT", "IN", "OUT", "STREAMS", "LAST PACKET", "HANDSHAKE"],
       ...s.peers.map((p) => [
         p.name,
         p.state,
@@ -58,6 +67,7 @@ export function renderStatus(s: DaemonStatus): string {
         bytes(p.bytesOut),
         String(p.streams),
         ago(p.lastPacketAgoMs),
+        ago(p.handshakeAgoMs ?? null),
       ]),
     ]),
   );

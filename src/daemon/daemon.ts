@@ -21,6 +21,7 @@ import { type IntroducerEvent, IntroducerLink } from "./introducer-link.js";
 import { Listeners } from "./listeners.js";
 import { type DaemonMetricsSource, daemonRegistry, type MetricsServer, serveMetrics } from "./metrics.js";
 import { Peer } from "./peer.js";
+import { completePeerStatus } from "./peer-status.js";
 import { CoreTimer } from "./scheduler.js";
 import { type SessionEvent, SessionPump } from "./session-pump.js";
 import type { DaemonStatus } from "./status-types.js";
@@ -398,8 +399,11 @@ export class Daemon {
       uptimeMs: now - this.startedAt,
       bind: formatEndpoint(this.udp.local),
       introducers: this.introducers.map((l) => l.status(now)),
-      peers: [...this.peers.values()].map((p) => p.status(now)),
+      peers: [...this.peers.values()].map((p) =>
+        completePeerStatus(p.status(now), this.sessions.manager.peerStatus(p.id), now),
+      ),
       listeners: this.listeners.status(),
+      metrics: this.metrics ? formatEndpoint(this.metrics.address) : null,
     };
   }
 

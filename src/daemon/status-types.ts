@@ -20,7 +20,10 @@ export interface PeerStatus {
   bytesIn: number;
   bytesOut: number;
   streams: number;
+  /** Since the last packet (session data or keepalive) from the peer. */
   lastPacketAgoMs: number | null;
+  /** Since the current session keys were agreed (renewed every two minutes while in use). */
+  handshakeAgoMs?: number | null;
   /** Why the peer is not connected (or what is happening), in words. */
   reason: string | null;
 }
@@ -43,4 +46,6 @@ export interface DaemonStatus {
   introducers: IntroducerStatus[];
   peers: PeerStatus[];
   listeners: ListenerStatus[];
+  /** Where /metrics is served, or null when metrics are off. */
+  metrics?: string | null;
 }
