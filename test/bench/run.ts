@@ -5,12 +5,17 @@
  * chosen share of UDP packets for the loss figures; without root those rows are skipped.
  *
  * Figures: single-stream throughput, 64 concurrent streams (aggregate + fairness), 1-byte echo
- * round trip, goodput at 1 % and 5 % loss, and the daemons' peak RSS.
+ * round trip, goodput at 1 % and 5 % loss, and the daemons' peak RSS. Every figure is the median
+ * of P2PTUN_BENCH_REPS runs (default 3); the spread (min–max) is printed under the table.
+ *
+ * Environment: P2PTUN_BENCH_SECONDS (per transfer, default 4), P2PTUN_BENCH_REPS (default 3),
+ * P2PTUN_BENCH_ONLY (comma list of single,c64,rtt,loss; default all), P2PTUN_BENCH_NO_NETNS=1,
+ * P2PTUN_BENCH_PROFILE=DIR (daemons run with --cpu-prof into DIR).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, stopProcess, waitForStatus } from "../../src/demo/processes.js";
 import { writeWorld } from "../../src/demo/world.js";
@@ -18,8 +23,15 @@ import { writeWorld } from "../../src/demo/world.js";
 const NS = `p2pbench${process.pid % 100000}`;
 const INSIDE = process.env.P2PTUN_BENCH_INSIDE === "1";
 const SECONDS = Number(process.env.P2PTUN_BENCH_SECONDS ?? 4);
+const REPS = Math.max(1, Number(process.env.P2PTUN_BENCH_REPS ?? 3));
+const ONLY = new Set((process.env.P2PTUN_BENCH_ONLY ?? "single,c64,rtt,loss").split(","));
+const PROFILE = process.env.P2PTUN_BENCH_PROFILE;
 const SERVERS = join(import.meta.dirname, "servers.mjs");
 const children: ChildProcess[] = [];
+/** Ends a transfer: the sink counts the bytes before it and answers the count. */
+const END = Buffer.of(0);
+/** Bytes the sink confirmed in the latest throughput() run. */
+let lastTransferBytes = 0;
 
 // ── namespace setup: re-run this file inside a fresh netns (root only) ─────────────────────────
 if (!INSIDE && process.getuid?.() === 0 && process.env.P2PTUN_BENCH_NO_NETNS !== "1") {
@@ -43,16 +55,26 @@ function canDropPackets(): boolean {
   return INSIDE && process.getuid?.() === 0;
 }
 
+function progress(msg: string): void {
+  process.stderr.write(`  · ${msg}\n`);
+}
+
 /** Drops `percent` % of UDP packets on this namespace's loopback (both directions). */
 function setLoss(percent: number): void {
-  const rules =
-    percent > 0
-      ? `table inet benchloss { chain out { type filter hook output priority 0; meta l4proto udp numgen random mod 100 < ${percent} drop } }`
-      : "";
   try {
     execFileSync("nft", ["delete", "table", "inet", "benchloss"], { stdio: "ignore" });
   } catch {}
-  if (rules) execFileSync("nft", ["-f", "-"], { input: rules });
+  if (percent <= 0) return;
+  const rules = [
+    "table inet benchloss {",
+    " chain out {",
+    "  type filter hook output priority 0;",
+    `  meta l4proto udp numgen random mod 100 < ${percent} drop`,
+    " }",
+    "}",
+    "",
+  ].join("\n");
+  execFileSync("nft", ["-f", "-"], { input: rules });
 }
 
 function startServer(mode: "sink" | "echo", port: number): Promise<void> {
@@ -61,23 +83,38 @@ function startServer(mode: "sink" | "echo", port: number): Promise<void> {
   return new Promise((res) => p.stdout!.once("data", () => res()));
 }
 
-function waitPort(port: number): Promise<void> {
-  return new Promise((resolve) => {
+function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
     const attempt = () => {
       const s = connect(port, "127.0.0.1");
       s.once("connect", () => {
         s.destroy();
         resolve();
       });
-      s.once("error", () => setTimeout(attempt, 50));
+      s.once("error", () => {
+        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
+        else setTimeout(attempt, 50);
+      });
     };
     attempt();
   });
 }
 
-/** Sends for `seconds` through port; returns Mbit/s of bytes the sink confirmed. */
+/** Rejects after `ms` unless `p` settles first. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/** Sends for `seconds` through port; returns Mbit/s of the bytes the sink confirmed. */
 function throughput(port: number, seconds: number): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const p = new Promise<number>((resolve, reject) => {
     const s = connect(port, "127.0.0.1");
     const block = Buffer.alloc(256 * 1024, 0x5a);
     let done = false;
@@ -87,7 +124,7 @@ function throughput(port: number, seconds: number): Promise<number> {
       while (!done) {
         if (performance.now() - t0 > seconds * 1000) {
           done = true;
-          s.end();
+          s.write(END);
           return;
         }
         if (!s.write(block)) return s.once("drain", pump);
@@ -96,13 +133,16 @@ function throughput(port: number, seconds: number): Promise<number> {
     s.on("connect", pump);
     s.on("data", (d) => {
       reply += d;
+      if (!reply.endsWith("\n")) return;
+      const secs = (performance.now() - t0) / 1000;
+      s.destroy();
+      lastTransferBytes = Number(reply.trim());
+      resolve((lastTransferBytes * 8) / secs / 1e6);
     });
     s.on("error", reject);
-    s.on("end", () => {
-      const secs = (performance.now() - t0) / 1000;
-      resolve((Number(reply.trim()) * 8) / secs / 1e6);
-    });
+    s.on("close", () => reject(new Error("closed before the sink sent its byte count")));
   });
+  return within(p, seconds * 1000 + 30_000, `transfer through :${port}`);
 }
 
 /** `n` streams at once, each sending `bytes`; aggregate Mbit/s and Jain's fairness index. */
@@ -112,31 +152,40 @@ async function concurrent(
   bytes: number,
 ): Promise<{ mbit: number; fairness: number }> {
   const t0 = performance.now();
-  const rates = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const s = connect(port, "127.0.0.1");
-          const block = Buffer.alloc(64 * 1024, 1);
-          let sent = 0;
-          let reply = "";
-          const start = performance.now();
-          const pump = () => {
-            while (sent < bytes) {
-              sent += block.length;
-              if (!s.write(block)) return s.once("drain", pump);
-            }
-            s.end();
-          };
-          s.on("connect", pump);
-          s.on("data", (d) => {
-            reply += d;
-          });
-          s.on("error", reject);
-          s.on("end", () => resolve((Number(reply.trim()) * 8) / ((performance.now() - start) / 1000) / 1e6));
-        }),
+  const rates = await within(
+    Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const s = connect(port, "127.0.0.1");
+            const block = Buffer.alloc(64 * 1024, 1);
+            let sent = 0;
+            let reply = "";
+            const start = performance.now();
+            const pump = () => {
+              while (sent < bytes) {
+                sent += block.length;
+                if (!s.write(block)) return s.once("drain", pump);
+              }
+              s.write(END);
+            };
+            s.on("connect", pump);
+            s.on("data", (d) => {
+              reply += d;
+              if (!reply.endsWith("\n")) return;
+              s.destroy();
+              const got = Number(reply.trim());
+              if (got !== sent) reject(new Error(`a stream delivered ${got} of ${sent} bytes`));
+              else resolve((got * 8) / ((performance.now() - start) / 1000) / 1e6);
+            });
+            s.on("error", reject);
+            s.on("close", () => reject(new Error("closed before the sink sent its byte count")));
+          }),
+      ),
     ),
+    120_000,
+    `${n} streams through :${port}`,
   );
   const secs = (performance.now() - t0) / 1000;
   const total = n * Math.ceil(bytes / (64 * 1024)) * 64 * 1024;
@@ -147,7 +196,7 @@ async function concurrent(
 
 /** Median round trip of 1-byte pings through an echo service, in ms. */
 function echoRtt(port: number, count: number): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const p = new Promise<number>((resolve, reject) => {
     const s: Socket = connect(port, "127.0.0.1");
     s.setNoDelay(true);
     const rtts: number[] = [];
@@ -170,6 +219,7 @@ function echoRtt(port: number, count: number): Promise<number> {
     });
     s.on("error", reject);
   });
+  return within(p, 60_000, `echo through :${port}`);
 }
 
 function rssMb(pid: number): number {
@@ -181,8 +231,60 @@ function rssMb(pid: number): number {
   }
 }
 
+/** user+system CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function fmt(x: number | undefined, digits = 0): string {
   return x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits);
+}
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+function stat(runs: number[]): Stat | undefined {
+  const ok = runs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (ok.length === 0) return undefined;
+  const mid = ok.length >> 1;
+  const median = ok.length % 2 ? ok[mid] : (ok[mid - 1] + ok[mid]) / 2;
+  return { median, min: ok[0], max: ok[ok.length - 1], runs };
+}
+
+/** Runs `f` REPS times; a failing run is reported and counted as missing. */
+async function repeat(what: string, f: () => Promise<number>, reps = REPS): Promise<Stat | undefined> {
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    try {
+      runs.push(await f());
+    } catch (e) {
+      progress(`${what}: run ${i + 1} failed: ${(e as Error).message}`);
+      runs.push(Number.NaN);
+    }
+  }
+  const s = stat(runs);
+  progress(`${what}: ${runs.map((r) => fmt(r, r < 10 ? 3 : 0)).join(" / ")}`);
+  return s;
+}
+
+interface Row {
+  name: string;
+  p2p?: Stat;
+  tcp?: Stat;
+  kcp?: Stat;
+  target: string;
+  met?: boolean;
+  digits: number;
 }
 
 async function main(): Promise<void> {
@@ -199,7 +301,9 @@ async function main(): Promise<void> {
     kcpEchoC: 17034,
   };
   const peaks = { joe: 0, bob: 0 };
+  const load0 = loadavg();
   let sampler: NodeJS.Timeout | undefined;
+  let ok = false;
   try {
     if (canDropPackets()) setLoss(0);
     await startServer("sink", P.sink);
@@ -213,15 +317,20 @@ async function main(): Promise<void> {
       extraForwards: [{ listen: `127.0.0.1:${P.fwdEcho}`, connect: `127.0.0.1:${P.echo}` }],
       logLevel: "warn",
     });
-    const run = (args: string[]) => {
-      const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    const run = (name: string, args: string[]) => {
+      const log = openSync(join(dir, `${name}.log`), "a");
+      const flags = PROFILE
+        ? ["--cpu-prof", "--cpu-prof-dir", PROFILE, "--cpu-prof-name", `${name}.cpuprofile`]
+        : [];
+      const p = spawn(process.execPath, [...flags, CLI, ...args], { stdio: ["ignore", log, log], cwd: dir });
       children.push(p);
       return p;
     };
-    run(["introducer", "-c", world.introducerConfig]);
-    const bob = run(["up", "-c", world.bobConfig]);
-    const joe = run(["up", "-c", world.joeConfig]);
+    run("introducer", ["introducer", "-c", world.introducerConfig]);
+    const bob = run("bob", ["up", "-c", world.bobConfig]);
+    const joe = run("joe", ["up", "-c", world.joeConfig]);
     await waitForStatus(world.joeControl, (s) => s.peers[0]?.state === "connected", 30_000);
+    progress("daemons connected");
     sampler = setInterval(() => {
       peaks.joe = Math.max(peaks.joe, rssMb(joe.pid!));
       peaks.bob = Math.max(peaks.bob, rssMb(bob.pid!));
@@ -258,76 +367,156 @@ async function main(): Promise<void> {
       console.log("kcptun not installed (apt-get install kcptun): its column is skipped");
     }
 
-    const rows: [string, number | undefined, number | undefined, number | undefined, string][] = [];
+    const rows: Row[] = [];
+    let p2p1: Stat | undefined;
+    let cpuNote = "";
     // Warm-up: lets PMTU probing and slow start settle before anything is measured.
-    await throughput(P.fwdSink, 1);
-    const tcp1 = await throughput(P.sink, SECONDS);
-    const p2p1 = await throughput(P.fwdSink, SECONDS);
-    const kcp1 = haveKcp ? await throughput(P.kcpClient, SECONDS) : undefined;
-    rows.push(["single stream (Mbit/s)", p2p1, tcp1, kcp1, "≥ 800 and ≥ 1.3× kcptun"]);
+    await throughput(P.fwdSink, 1).catch((e) => progress(`warm-up failed: ${e.message}`));
+    if (haveKcp)
+      await throughput(P.kcpClient, 1).catch((e) => progress(`kcptun warm-up failed: ${e.message}`));
 
-    const c64p = await concurrent(P.fwdSink, 64, 4 * 1024 * 1024);
-    const c64t = await concurrent(P.sink, 64, 4 * 1024 * 1024);
-    const c64k = haveKcp ? await concurrent(P.kcpClient, 64, 4 * 1024 * 1024) : undefined;
-    rows.push(["64 streams aggregate (Mbit/s)", c64p.mbit, c64t.mbit, c64k?.mbit, ""]);
-    rows.push(["64 streams fairness (Jain, 1 = fair)", c64p.fairness, c64t.fairness, c64k?.fairness, ""]);
+    if (ONLY.has("single")) {
+      const cpu0 = [cpuSeconds(joe.pid!), cpuSeconds(bob.pid!)];
+      const t0 = performance.now();
+      let bytes = 0;
+      p2p1 = await repeat("p2ptun single stream", async () => {
+        const r = await throughput(P.fwdSink, SECONDS);
+        bytes += lastTransferBytes;
+        return r;
+      });
+      const secs = (performance.now() - t0) / 1000;
+      const cj = cpuSeconds(joe.pid!) - cpu0[0];
+      const cb = cpuSeconds(bob.pid!) - cpu0[1];
+      cpuNote =
+        `daemon CPU in the single-stream runs: joe (sender) ${((100 * cj) / secs).toFixed(0)} %, ` +
+        `${((1000 * cj) / (bytes / 1e6)).toFixed(2)} ms/MB; bob (receiver) ${((100 * cb) / secs).toFixed(0)} %, ` +
+        `${((1000 * cb) / (bytes / 1e6)).toFixed(2)} ms/MB`;
+      progress(cpuNote);
+      const tcp1 = await repeat("TCP single stream", () => throughput(P.sink, SECONDS));
+      const kcp1 = haveKcp
+        ? await repeat("kcptun single stream", () => throughput(P.kcpClient, SECONDS))
+        : undefined;
+      rows.push({
+        name: "single stream (Mbit/s)",
+        p2p: p2p1,
+        tcp: tcp1,
+        kcp: kcp1,
+        target: "≥ 800 and ≥ 1.3× kcptun",
+        met: p2p1 && kcp1 ? p2p1.median >= 800 && p2p1.median >= 1.3 * kcp1.median : undefined,
+        digits: 0,
+      });
+    }
 
-    const rttP = await echoRtt(P.fwdEcho, 2000);
-    const rttT = await echoRtt(P.echo, 2000);
-    const rttK = haveKcp ? await echoRtt(P.kcpEchoC, 2000) : undefined;
-    rows.push(["1-byte echo RTT (ms, median)", rttP, rttT, rttK, "within 0.3 ms of TCP"]);
+    if (ONLY.has("c64")) {
+      const fair: Record<string, number[]> = { p2p: [], tcp: [], kcp: [] };
+      const agg = async (key: string, port: number) => {
+        const r = await concurrent(port, 64, 4 * 1024 * 1024);
+        fair[key].push(r.fairness);
+        return r.mbit;
+      };
+      const a = await repeat("p2ptun 64 streams", () => agg("p2p", P.fwdSink));
+      const b = await repeat("TCP 64 streams", () => agg("tcp", P.sink));
+      const c = haveKcp ? await repeat("kcptun 64 streams", () => agg("kcp", P.kcpClient)) : undefined;
+      rows.push({ name: "64 streams aggregate (Mbit/s)", p2p: a, tcp: b, kcp: c, target: "", digits: 0 });
+      rows.push({
+        name: "64 streams fairness (Jain, 1 = fair)",
+        p2p: stat(fair.p2p),
+        tcp: stat(fair.tcp),
+        kcp: stat(fair.kcp),
+        target: "",
+        digits: 3,
+      });
+    }
 
-    const lossRows: Record<number, [number | undefined, number | undefined]> = {};
-    if (canDropPackets()) {
-      for (const pct of [1, 5]) {
-        setLoss(pct);
-        const p = await throughput(P.fwdSink, SECONDS);
-        const k = haveKcp ? await throughput(P.kcpClient, SECONDS) : undefined;
-        lossRows[pct] = [p, k];
-        rows.push([
-          `goodput at ${pct} % UDP loss (Mbit/s)`,
-          p,
-          undefined,
-          k,
-          pct === 1 ? "≥ half of lossless" : "",
-        ]);
+    if (ONLY.has("rtt")) {
+      const a = await repeat("p2ptun echo RTT", () => echoRtt(P.fwdEcho, 2000));
+      const b = await repeat("TCP echo RTT", () => echoRtt(P.echo, 2000));
+      const c = haveKcp ? await repeat("kcptun echo RTT", () => echoRtt(P.kcpEchoC, 2000)) : undefined;
+      rows.push({
+        name: "1-byte echo RTT (ms, median)",
+        p2p: a,
+        tcp: b,
+        kcp: c,
+        target: "≤ TCP + 0.3 ms",
+        met: a && b ? a.median <= b.median + 0.3 : undefined,
+        digits: 3,
+      });
+    }
+
+    if (ONLY.has("loss")) {
+      if (canDropPackets()) {
+        for (const pct of [1, 5]) {
+          setLoss(pct);
+          const p = await repeat(`p2ptun at ${pct} % loss`, () => throughput(P.fwdSink, SECONDS));
+          const k = haveKcp
+            ? await repeat(`kcptun at ${pct} % loss`, () => throughput(P.kcpClient, SECONDS))
+            : undefined;
+          rows.push({
+            name: `goodput at ${pct} % UDP loss (Mbit/s)`,
+            p2p: p,
+            kcp: k,
+            target: pct === 1 ? "≥ ½ lossless p2ptun" : "",
+            met: pct === 1 && p && p2p1 ? p.median >= p2p1.median / 2 : undefined,
+            digits: 0,
+          });
+        }
+        setLoss(0);
+      } else {
+        console.log("loss rows skipped: they need root (nftables in a private network namespace)");
       }
-      setLoss(0);
-    } else {
-      console.log("loss rows skipped: they need root (nftables in a private network namespace)");
     }
     clearInterval(sampler);
-    rows.push([
-      "daemon peak RSS (MB) joe / bob",
-      peaks.joe,
-      undefined,
-      undefined,
-      `bob ${fmt(peaks.bob)}; ≤ 120`,
-    ]);
+    const peak = Math.max(peaks.joe, peaks.bob);
+    rows.push({
+      name: "daemon peak RSS (MB, max of joe/bob)",
+      p2p: stat([peak]),
+      target: "≤ 120",
+      met: peak <= 120,
+      digits: 0,
+    });
 
     const pad = (s: string, n: number) => s.padEnd(n);
+    const ratio = (a?: Stat, b?: Stat) => (a && b?.median ? (a.median / b.median).toFixed(2) : "-");
+    const cpu = cpus();
     console.log("");
     console.log(
-      `p2ptun benchmark (loopback${INSIDE ? `, netns ${process.env.P2PTUN_BENCH_NS}` : ""}, ${SECONDS} s per transfer)`,
+      `p2ptun benchmark — loopback${INSIDE ? ` in netns ${process.env.P2PTUN_BENCH_NS}` : ""}, ` +
+        `${SECONDS} s per transfer, median of ${REPS}; ${cpu.length} × ${cpu[0]?.model.trim()}; ` +
+        `load average ${load0[0].toFixed(2)} → ${loadavg()[0].toFixed(2)}`,
     );
     console.log(
-      `${pad("measure", 40)}${pad("p2ptun", 10)}${pad("TCP", 10)}${pad("kcptun", 10)}${pad("p2p/TCP", 9)}${pad("p2p/kcp", 9)}target`,
+      `${pad("measure", 38)}${pad("p2ptun", 9)}${pad("TCP", 9)}${pad("kcptun", 9)}${pad("p2p/TCP", 9)}${pad("p2p/kcp", 9)}${pad("target", 26)}met`,
     );
-    for (const [name, p, t, k, target] of rows) {
-      const digits = name.includes("RTT") || name.includes("fairness") ? 3 : 0;
-      const ratio = (a?: number, b?: number) => (a !== undefined && b ? (a / b).toFixed(2) : "-");
+    for (const r of rows) {
+      const m = r.met === undefined ? "" : r.met ? "yes" : "NO";
       console.log(
-        `${pad(name, 40)}${pad(fmt(p, digits), 10)}${pad(fmt(t, digits), 10)}${pad(fmt(k, digits), 10)}${pad(ratio(p, t), 9)}${pad(ratio(p, k), 9)}${target}`,
+        `${pad(r.name, 38)}${pad(fmt(r.p2p?.median, r.digits), 9)}${pad(fmt(r.tcp?.median, r.digits), 9)}` +
+          `${pad(fmt(r.kcp?.median, r.digits), 9)}${pad(ratio(r.p2p, r.tcp), 9)}${pad(ratio(r.p2p, r.kcp), 9)}${pad(r.target, 26)}${m}`,
       );
     }
-    if (lossRows[1])
-      console.log(
-        `1 % loss keeps ${((100 * (lossRows[1][0] ?? 0)) / p2p1).toFixed(0)} % of p2ptun's lossless goodput`,
-      );
-    console.log(`echo RTT: p2ptun adds ${(rttP - rttT).toFixed(3)} ms over plain TCP`);
+    console.log("");
+    console.log("spread (min–max over the runs):");
+    for (const r of rows) {
+      const sp = (s?: Stat) => (s ? `${fmt(s.min, r.digits)}–${fmt(s.max, r.digits)}` : "-");
+      console.log(`  ${pad(r.name, 38)}p2ptun ${sp(r.p2p)}   TCP ${sp(r.tcp)}   kcptun ${sp(r.kcp)}`);
+    }
+    console.log(`daemon peak RSS: joe ${fmt(peaks.joe)} MB, bob ${fmt(peaks.bob)} MB`);
+    if (cpuNote) console.log(cpuNote);
+    ok = true;
   } finally {
     clearInterval(sampler);
     await Promise.all(children.map((c) => stopProcess(c)));
+    if (!ok) {
+      for (const name of ["introducer", "joe", "bob"]) {
+        try {
+          const log = readFileSync(join(dir, `${name}.log`), "utf8")
+            .trim()
+            .split("\n")
+            .slice(-15);
+          if (log.join("")) console.error(`--- ${name}.log (tail) ---\n${log.join("\n")}`);
+        } catch {}
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
