@@ -64,14 +64,27 @@ export interface NetcheckReport {
   notes: string[];
 }
 
-export const SUMMARIES: Record<Verdict, string> = {
-  ok: "UDP hole punching should work with most peers.",
+/** The one-sentence summary: what this NAT means for hole punching. */
+export const SUMMARIES = {
+  "ok-no-nat":
+    "This machine has a public address (no NAT): peers can reach it directly, and punching works with any peer whose network lets UDP out.",
+  "ok-eim":
+    "Your NAT keeps one public port for every destination (endpoint-independent mapping): UDP hole punching should work with most peers.",
+  "ok-unknown":
+    "UDP gets out, but whether your NAT keeps one public port for every destination could not be measured: punching should work unless your NAT is a symmetric one.",
   "hard-nat":
-    "Your NAT gives each destination its own port: punching to peers behind similar NATs will fail; TCP fallback or a different network may help.",
-  "udp-blocked": "UDP is blocked: p2ptun will use TCP.",
+    "Your NAT gives each destination its own public port (a symmetric NAT): peers cannot know the port to punch to, so UDP punching works only with peers that have a public address or a NAT that accepts packets from unknown ports; with a peer behind a typical home router it fails. A port forward on your router, or another network, fixes it.",
+  "udp-blocked":
+    "UDP does not get out of this network, but TCP does: p2ptun will try TCP simultaneous open, which works through fewer NATs than UDP; a network that lets UDP out is better.",
   unreachable:
     "No introducer answered over UDP or TCP: check the introducer addresses and keys in the config (an introducer answers only peers it knows) and whether this network lets traffic out.",
-};
+} as const;
+
+function summaryOf(verdict: Verdict, mapping: Mapping, behindNat: boolean | null): string {
+  if (verdict !== "ok") return SUMMARIES[verdict];
+  if (behindNat === false) return SUMMARIES["ok-no-nat"];
+  return mapping === "endpoint-independent" ? SUMMARIES["ok-eim"] : SUMMARIES["ok-unknown"];
+}
 
 export function judge(obs: Observations): NetcheckReport {
   const udpSeen = obs.udp.filter((r) => r.observed !== null);
@@ -114,8 +127,6 @@ export function judge(obs: Observations): NetcheckReport {
 
   const notes: string[] = [];
   for (const u of obs.unresolved ?? []) notes.push(`Cannot resolve introducer ${u.introducer}: ${u.error}.`);
-  if (udp && behindNat === false)
-    notes.push("This machine has a public address: peers can reach it directly.");
   if (udp && behindNat && portPreserved === false && mapping === "endpoint-independent")
     notes.push(
       "Your NAT changes the local port but keeps one mapping for every destination: that is fine for punching.",
@@ -124,11 +135,15 @@ export function judge(obs: Observations): NetcheckReport {
     notes.push(
       "Only one destination answered over UDP, so whether your NAT's mapping depends on the destination is unknown (the introducer's alternate port, its port + 1, did not answer).",
     );
+  if (verdict === "hard-nat" && tcp)
+    notes.push(
+      "TCP gets out too, but such a NAT picks a new port for each TCP connection as well, so the TCP fallback is likely to fail the same way.",
+    );
   if (udp && !tcp)
     notes.push("TCP to the introducer did not get through: there is no TCP fallback if UDP punching fails.");
   if (!udp && tcp)
     notes.push(
-      "Peers behind NATs that reset unsolicited TCP connections may still be unreachable over TCP; a network that lets UDP out is better.",
+      "Peers behind NATs that reset unsolicited TCP connections (many home routers) may still be unreachable over TCP.",
     );
   if (verdict === "unreachable" && obs.tcp.some((t) => t.error))
     notes.push(`TCP: ${[...new Set(obs.tcp.map((t) => t.error).filter(Boolean))].join("; ")}.`);
@@ -144,7 +159,7 @@ export function judge(obs: Observations): NetcheckReport {
     mappingVariesByDestination,
     mapping,
     verdict,
-    summary: SUMMARIES[verdict],
+    summary: summaryOf(verdict, mapping, behindNat),
     notes,
   };
 }
