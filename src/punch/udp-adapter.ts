@@ -1,10 +1,14 @@
 /**
  * Sends datagrams on the daemon's one UDP socket, some with a short IP TTL (the punch primer).
  *
- * Node sets the TTL per socket (setTTL), not per datagram, and a send completes asynchronously.
- * So a TTL send sets the TTL, sends, and restores the default in the send callback; any send asked
- * for meanwhile (introducer traffic, other peers' sessions) waits in a queue, otherwise it would
- * leave with the short TTL and die one router away. Use this sender for every send on the socket.
+ * Node sets the TTL per socket (setTTL), not per datagram, and a send completes asynchronously:
+ * dgram resolves even an IP literal through an asynchronous lookup, so the kernel sends a datagram
+ * with whatever TTL the socket has a tick *after* send() was called. So a TTL send waits until
+ * every earlier send has completed (else a datagram queued just before it, e.g. the ACK of the
+ * introduction that starts the punch, leaves with the short TTL and dies one router away), sets
+ * the TTL, sends, and restores the default in the send callback; any send asked for meanwhile
+ * (introducer traffic, other peers' sessions) waits in the queue. Use this sender for every send
+ * on the socket.
  */
 import type { Endpoint } from "../util/addr.js";
 
@@ -29,6 +33,8 @@ export class UdpSender {
   readonly counters = { sent: 0, ttlSends: 0, errors: 0 };
   private readonly queue: Job[] = [];
   private ttlInFlight = false;
+  /** Default-TTL sends handed to the socket whose callback has not come yet. */
+  private plainInFlight = 0;
 
   constructor(
     private readonly socket: TtlSocket,
@@ -39,14 +45,23 @@ export class UdpSender {
   send(packet: Buffer, to: Endpoint, ttl?: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const job: Job = { packet, to, ttl, resolve, reject };
-      if (this.ttlInFlight) this.queue.push(job);
-      else this.run(job);
+      this.queue.push(job);
+      this.drain();
     });
+  }
+
+  private needsTtl(job: Job): boolean {
+    return job.ttl !== undefined && job.ttl !== this.defaultTtl;
   }
 
   private run(job: Job): void {
     if (job.ttl === undefined || job.ttl === this.defaultTtl) {
-      this.trySend(job, (err) => this.settle(job, err));
+      this.plainInFlight++;
+      this.trySend(job, (err) => {
+        this.plainInFlight--;
+        this.settle(job, err);
+        this.drain();
+      });
       return;
     }
     this.ttlInFlight = true;
@@ -81,8 +96,12 @@ export class UdpSender {
     }
   }
 
+  /** Runs queued jobs in order; a TTL job waits for the sends before it to leave first. */
   private drain(): void {
-    while (!this.ttlInFlight && this.queue.length > 0) this.run(this.queue.shift()!);
+    while (!this.ttlInFlight && this.queue.length > 0) {
+      if (this.plainInFlight > 0 && this.needsTtl(this.queue[0])) return;
+      this.run(this.queue.shift()!);
+    }
   }
 
   private settle(job: Job, err: Error | null): void {

@@ -70,6 +70,25 @@ describe("UdpSender", () => {
     expect(sender.counters).toMatchObject({ sent: 2, ttlSends: 1, errors: 0 });
   });
 
+  it("lets earlier sends complete before it shortens the TTL (dgram sends a tick after send())", async () => {
+    const s = new FakeSocket();
+    const sender = new UdpSender(s, 64);
+    const to = { host: "203.0.113.1", port: 1 };
+    const ack = sender.send(Buffer.from("ack"), to);
+    const primer = sender.send(Buffer.from("primer"), to, 2);
+    const after = sender.send(Buffer.from("data"), to);
+    // The ack is not out yet: the TTL must not change under it.
+    expect(s.log).toEqual(["send ack:1"]);
+    s.complete();
+    await ack;
+    expect(s.log).toEqual(["send ack:1", "ttl 2", "send primer:1"]);
+    s.complete();
+    await primer;
+    expect(s.log).toEqual(["send ack:1", "ttl 2", "send primer:1", "ttl 64", "send data:1"]);
+    s.complete();
+    await after;
+  });
+
   it("rejects and moves on when the socket cannot set the TTL", async () => {
     const s = new FakeSocket();
     s.setTTL = () => {
