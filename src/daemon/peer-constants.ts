@@ -17,3 +17,13 @@ export const STREAM_WAIT_MS = 15_000;
 export const LOOPBACK_MAX_DATAGRAM = 65_000;
 /** … an internet path is assumed to carry 1500-byte IP packets (1452 = 1500 − IPv6 40 − UDP 8). */
 export const INTERNET_MAX_DATAGRAM = 1452;
+
+/**
+ * Keepalives of a UDP link's inner layers. The path monitor already pings an idle path every
+ * KEEPALIVE_INTERVAL_MS (10 s, for 30 s NAT timeouts) and notices a dead path; the reliable
+ * channel only needs to hear something within its idle timeout (LINK_IDLE_TIMEOUT_MS), so its own
+ * PING is rare, and the mux's timer PINGs (15 s, both sides) are off: three layers pinging an
+ * idle tunnel cost ~1 packet/s per side where one PING/PONG per 10 s does the job.
+ */
+export const LINK_KEEPALIVE_MS = 40_000;
+export const LINK_IDLE_TIMEOUT_MS = 120_000;

@@ -9,6 +9,7 @@ import { type IncomingStream, MuxSession } from "../tunnel/mux/index.js";
 import { ReliableChannel, ReliableDriver } from "../tunnel/reliable/index.js";
 import type { Clock } from "../util/clock.js";
 import { encodeChannelPacket } from "../wire/inner.js";
+import { LINK_IDLE_TIMEOUT_MS, LINK_KEEPALIVE_MS } from "./peer-constants.js";
 
 /** Session DATA header (1+4+8) + AEAD tag (16) + inner type and link id (5). */
 export const UDP_LINK_OVERHEAD = 13 + 16 + 5;
@@ -57,7 +58,8 @@ export class UdpLink {
       maxDatagramSize: o.maxDatagramSize,
       // The path may be re-punched (NAT reboot) while data is outstanding: give it time.
       deadPeerTimeoutMs: 60_000,
-      idleTimeoutMs: 120_000,
+      idleTimeoutMs: LINK_IDLE_TIMEOUT_MS,
+      keepaliveMs: LINK_KEEPALIVE_MS,
       maxPtoCount: 30,
     });
     this.driver = new ReliableDriver(this.channel, {
@@ -67,7 +69,11 @@ export class UdpLink {
     this.driver.on("dead", (why) => {
       if (!this.closed) o.onDead(why);
     });
-    this.mux = new MuxSession(new DriverChannel(this.driver), { initiator: o.initiator, clock: o.clock });
+    this.mux = new MuxSession(new DriverChannel(this.driver), {
+      initiator: o.initiator,
+      clock: o.clock,
+      keepaliveIntervalMs: 0, // the path monitor and the channel's keepalive cover an idle link
+    });
     this.mux.on("stream", o.onStream);
   }
 

@@ -4,7 +4,8 @@
  * monitor keeps pinging us).
  *
  *   keepalive  a PING when nothing arrived from the peer for KEEPALIVE_INTERVAL_MS; session
- *              traffic (noteTraffic) postpones it, so a busy path costs no probes
+ *              traffic (noteTraffic) and the peer's own PINGs over the path postpone it, so a
+ *              busy path costs no probes and an idle one one PING/PONG per interval, not two
  *   loss       a keepalive unanswered within PONG_TIMEOUT_MS is a miss; after a miss the next
  *              PING goes at once; LOST_AFTER_MISSES misses in a row → `lost` (once), then inert
  *   rtt        every PONG gives a sample: `lastRttMs` and the smoothed `srttMs` (EWMA, gain 1/8)
@@ -103,6 +104,9 @@ export class PathMonitor {
     if (!msg) return [];
     if (msg.type === "ping") {
       const out: MonitorOutput[] = [{ type: "send", to: from, packet: this.disco.pong(msg.txid, from) }];
+      // The peer's keepalive over our path refreshes both NATs' mappings as well as ours would:
+      // count it as heard, so only one side pings an idle path (our pong answers it).
+      if (sameEndpoint(from, this.path)) this.stats.lastHeardAt = Math.max(this.stats.lastHeardAt, now);
       if (!sameEndpoint(from, this.lastReportedPeer)) {
         this.lastReportedPeer = from;
         out.push({ type: "peer-endpoint", endpoint: from });

@@ -59,7 +59,9 @@ export class P2pWorld {
 
   private spawnIn(host: LabHost, name: string, args: string[]): ChildProcess {
     const out = openSync(join(this.dir, `${name}.log`), "a");
-    const p = host.spawn([process.execPath, CLI, ...args], { stdio: ["ignore", out, out] });
+    // P2PTUN_CLI: a private build (e.g. while others rebuild dist/ in the same tree).
+    const cli = process.env.P2PTUN_CLI ?? CLI;
+    const p = host.spawn([process.execPath, cli, ...args], { stdio: ["ignore", out, out] });
     this.procs.set(name, p);
     return p;
   }
@@ -89,6 +91,11 @@ export class P2pWorld {
       timeoutMs: 120_000,
     });
     return { code: r.code, reply: r.stdout.trim(), error: r.stderr.trim() };
+  }
+
+  /** The pid of a process this world started (the command itself: `ip netns exec` execs it). */
+  pid(name: string): number | undefined {
+    return this.procs.get(name)?.pid;
   }
 
   async stop(name: string, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {

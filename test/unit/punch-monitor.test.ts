@@ -77,6 +77,19 @@ describe("PathMonitor", () => {
     expect(drive(m, b, 69_999, () => 40)).toEqual([]);
   });
 
+  it("lets the peer's pings over the path stand in for its own keepalives (one side pings, not both)", () => {
+    const { b, m } = setup();
+    // The peer pings every 9 s: we answer each and never need a keepalive of our own.
+    for (let t = 9_000; t <= 54_000; t += 9_000) {
+      expect(m.tick(t)).toEqual([]);
+      expect(m.handle(b.ping().packet, PATH, t).map((o) => o.type)).toEqual(["send"]);
+    }
+    expect(m.nextTimer()).toBe(64_000);
+    // A ping from another address (the peer moved) proves nothing about this path.
+    m.handle(b.ping().packet, { host: "203.0.113.20", port: 50_000 }, 60_000);
+    expect(m.nextTimer()).toBe(64_000);
+  });
+
   it("smooths RTT samples with gain 1/8 and keeps the last one", () => {
     const { a, b } = setup();
     const m = new PathMonitor(a, PATH, 0, { initialRttMs: 40 });

@@ -1,0 +1,121 @@
+/**
+ * Issue 6, "Surviving": the NAT loses its state or the peer moves.
+ * - natA reboots (`conntrack -F`) in the middle of a large forward transfer: the transfer completes
+ *   byte-exact; the stall (flush → data flowing again) is printed.
+ * - bob's public address changes (natB maps to other ports and forgets every flow): joe notices,
+ *   the path is re-punched and forwards work again within seconds, joe never restarted.
+ * - bob's daemon restarts (new process, new source port): the same, without restarting joe.
+ * Both NATs are home-router NATs whose input accepts unsolicited packets (`eim`), the kind where
+ * a stray packet from the peer makes the NAT remap our port.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
+import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
+import {
+  logLines,
+  longestStall,
+  remapNat,
+  sampleProgress,
+  sleep,
+  startConnected,
+  transferUntilOk,
+} from "./resilience-helpers.js";
+
+failOnLeftoverNamespaces();
+
+const BIG = Number(process.env.P2PTUN_FLUSH_MB ?? 64) * 1024 * 1024;
+const SMALL = 256 * 1024;
+/** Generous: the issue asks for "within seconds"; measured figures are printed. */
+const HEAL_WITHIN_MS = 30_000;
+
+describeNatlab("resilience: NAT state lost, peer moved, peer restarted", () => {
+  const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim" } });
+  let w: P2pWorld;
+  let joePid: number | undefined;
+  beforeAll(async () => {
+    w = new P2pWorld(ctx.lab);
+    await startConnected(w);
+    joePid = w.pid("joe");
+  });
+  afterAll(async () => {
+    await w?.destroy();
+  });
+
+  it(`a ${BIG >> 20} MB transfer survives conntrack -F on natA mid-way, byte-exact`, async () => {
+    const bytesIn = async () => (await w.bob())?.peers[0]?.bytesIn ?? null;
+    const start = (await bytesIn()) ?? 0;
+    const sampler = sampleProgress(bytesIn, 50);
+    const transfer = w.sendThroughForward(BIG);
+    // Flush once a quarter of the data went through.
+    const deadline = Date.now() + 60_000;
+    while (((await bytesIn()) ?? 0) - start < BIG / 4 && Date.now() < deadline) await sleep(20);
+    const tFlush = performance.now();
+    const wallFlush = Date.now();
+    await ctx.lab.flushConntrack("a");
+    const r = await transfer;
+    const tEnd = performance.now();
+    const samples = await sampler.stop();
+    expect(r.reply, r.error).toBe(expectedDigest(BIG));
+
+    const before = longestStall(samples, samples[0]?.t ?? tFlush, tFlush);
+    const stall = longestStall(samples, tFlush, tEnd);
+    const recovery = stall.start - tFlush < 1000 ? stall.end - tFlush : 0;
+    const after = (name: string) =>
+      logLines(w, name, /path lost|roamed|re-punch|introduced|link (died|replaced)|new address/)
+        .filter((l) => l.time >= wallFlush)
+        .map((l) => `${name}: +${l.time - wallFlush} ms ${l.msg}`);
+    console.log(
+      `[natlab] conntrack -F on natA mid-transfer: ${BIG >> 20} MB byte-exact in ${((tEnd - tFlush) / 1000).toFixed(1)} s after the flush; ` +
+        `recovery (flush → data flowing again) ${recovery.toFixed(0)} ms (longest stall before the flush ${before.ms.toFixed(0)} ms, ` +
+        `sampled every 50 ms)\n${[...after("joe"), ...after("bob")].join("\n")}`,
+    );
+    await w.waitJoe(connected, HEAL_WITHIN_MS);
+  }, 180_000);
+
+  it("bob's public address changes: joe re-punches and forwards work again within seconds", async () => {
+    const old = (await w.waitJoe(connected)).peers[0]!.endpoint!;
+    const wall = Date.now();
+    const t0 = performance.now();
+    await remapNat(ctx.lab, "b", "20000-20999");
+    // The introducer learns bob's new mapping with bob's next refresh; joe must follow.
+    const r = await transferUntilOk(w, SMALL, expectedDigest(SMALL), HEAL_WITHIN_MS);
+    const joe = await w.waitJoe(
+      (s) => connected(s) && s.peers[0]!.endpoint !== old,
+      Math.max(1000, HEAL_WITHIN_MS - (performance.now() - t0)),
+    );
+    const healed = performance.now() - t0;
+    const port = Number(joe.peers[0]!.endpoint!.split(":")[1]);
+    expect(port).toBeGreaterThanOrEqual(20000);
+    expect(port).toBeLessThanOrEqual(20999);
+    expect(w.pid("joe")).toBe(joePid);
+    const events = logLines(w, "joe", /path lost|roamed|introduced|new address|connected/)
+      .filter((l) => l.time >= wall)
+      .map((l) => `joe: +${l.time - wall} ms ${l.msg}`);
+    console.log(
+      `[natlab] bob's NAT remapped (${old} → ${joe.peers[0]!.endpoint}): a forward transfer works again after ` +
+        `${(r.ms / 1000).toFixed(1)} s (${r.attempts} attempts), joe shows the new endpoint after ${(healed / 1000).toFixed(1)} s\n${events.join("\n")}`,
+    );
+    expect(r.ms).toBeLessThan(HEAL_WITHIN_MS);
+  }, 120_000);
+
+  it("bob's daemon restarts (new process, new port): forwards work again within seconds, joe untouched", async () => {
+    const old = (await w.waitJoe(connected)).peers[0]!.endpoint!;
+    await w.stop("bob");
+    const wall = Date.now();
+    const t0 = performance.now();
+    w.startBob();
+    await w.waitBob(registered);
+    const tRegistered = performance.now() - t0;
+    const r = await transferUntilOk(w, SMALL, expectedDigest(SMALL), HEAL_WITHIN_MS);
+    const joe = await w.waitJoe((s) => connected(s) && s.peers[0]!.endpoint !== old, 5000);
+    expect(w.pid("joe")).toBe(joePid);
+    const events = logLines(w, "joe", /path lost|roamed|introduced|new address|connected|link/)
+      .filter((l) => l.time >= wall)
+      .map((l) => `joe: +${l.time - wall} ms ${l.msg}`);
+    console.log(
+      `[natlab] bob restarted (${old} → ${joe.peers[0]!.endpoint}): registered after ${(tRegistered / 1000).toFixed(1)} s, ` +
+        `a forward transfer works again ${(r.ms / 1000).toFixed(1)} s after registration (${r.attempts} attempts: ${r.errors.join("; ")})\n${events.join("\n")}`,
+    );
+    expect(r.ms).toBeLessThan(HEAL_WITHIN_MS);
+  }, 120_000);
+});
