@@ -12,6 +12,9 @@ import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js"
 failOnLeftoverNamespaces();
 
 const ROUNDS = Number(process.env.P2PTUN_PUNCH_ROUNDS ?? 10);
+// A round (two daemon starts, waiting out the previous bob's stale registration, a transfer in
+// round 0, two stops) takes 2-7 s on a loaded 2-core machine; ten exceed the default 60 s.
+const ROUNDS_TIMEOUT = { timeout: ROUNDS * 15_000 };
 
 interface Scenario {
   name: string;
@@ -50,7 +53,8 @@ for (const sc of scenarios) {
       await w?.destroy();
     });
 
-    it(`connects over udp ${ROUNDS} times in a row, never through the introducer`, async () => {
+    const title = `connects over udp ${ROUNDS} times in a row, never through the introducer`;
+    it(title, ROUNDS_TIMEOUT, async () => {
       const times: number[] = [];
       const expectedBobHost = sc.sameNat
         ? ctx.lab.b.ip
