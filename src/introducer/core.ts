@@ -324,6 +324,10 @@ export class IntroducerCore {
       } else continue;
       this.count.introductionsRerouted++;
       p.sends = 0;
+      // Nobody has acted on T yet (the requester hears only after the target's ACK, and the
+      // target's copies went to its old endpoint): give the target a full lead, so that a lost
+      // ACK is repaired by a repeat before it starts rather than by a repeat that moves T after.
+      if (p.phase === "awaitTarget") p.startAt = now + startLeadMs(p.requester, p.target);
       out.push(...this.sendIntroduction(p, now));
     }
     return out;
