@@ -64,6 +64,22 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
   throw new Error(`metric ${name}${JSON.stringify(labels)} not found`);
 }
 
+/**
+ * `p2ptun status` through the real CLI, repeated until `ok` holds: carol cycles between `failed`
+ * and a short `connecting` on every retry, so one sample may catch the retry in flight.
+ */
+async function cliStatusWhen(args: string[], ok: (stdout: string) => boolean): Promise<string> {
+  let last = "";
+  for (let i = 0; i < 20; i++) {
+    const r = runCli(["status", ...args, "-c", world.joeConfig]);
+    expect(r.code).toBe(0);
+    last = r.stdout;
+    if (ok(last)) return last;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return last;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "p2ptun-obs-"));
   echo = await startEchoServer();
@@ -119,9 +135,9 @@ afterAll(async () => {
 
 describe("p2ptun status", () => {
   it("--json: introducers, peers (connected, failed with a reason, idle with a reason), listeners", async () => {
-    const r = runCli(["status", "--json", "-c", world.joeConfig]);
-    expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout) as DaemonStatus;
+    const carolFailed = (out: string) =>
+      (JSON.parse(out) as DaemonStatus).peers.find((p) => p.name === "carol")?.state === "failed";
+    const s = JSON.parse(await cliStatusWhen(["--json"], carolFailed)) as DaemonStatus;
     expect(s.uptimeMs).toBeGreaterThan(0);
     expect(s.metrics).toBe(`127.0.0.1:${joeMetrics}`);
     const intro = s.introducers[0];
@@ -191,7 +207,7 @@ describe("p2ptun status", () => {
     expect(bob?.bytesIn).toBeGreaterThanOrEqual((bobBefore?.bytesIn ?? 0) + payload.length);
     expect(during.listeners.find((l) => l.listen === `127.0.0.1:${echoForward}`)?.active).toBe(1);
 
-    const table = runCli(["status", "-c", world.joeConfig]).stdout;
+    const table = await cliStatusWhen([], (out) => /carol\s+failed/.test(out));
     expect(table).toMatch(
       /bob\s+connected\s+udp\s+127\.0\.0\.1:\d+\s+\d+\.\d+ms\s+[\d.]+ [KM]iB\s+[\d.]+ [KM]iB\s+1\s/,
     );
@@ -246,7 +262,9 @@ describe("metrics", () => {
     expect(grew("p2ptun_stream_bytes_total", { peer: "bob", direction: "out" })).toBe(data.length);
     expect(grew("p2ptun_stream_bytes_total", { peer: "bob", direction: "in" })).toBe(data.length);
     expect(grew("p2ptun_streams_total", { peer: "bob", kind: "out" })).toBe(1);
-    expect(metric(after, "p2ptun_open_streams", { peer: "bob" })).toBe(0);
+    await expect
+      .poll(async () => metric(await scrape(joeMetrics), "p2ptun_open_streams", { peer: "bob" }))
+      .toBe(0);
     expect(metric(after, "p2ptun_retransmitted_bytes_total", { peer: "bob" })).toBeGreaterThanOrEqual(0);
 
     const notFound = await fetch(`http://127.0.0.1:${joeMetrics}/nope`);
