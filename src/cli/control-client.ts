@@ -42,7 +42,9 @@ export function controlRequest(
       const why =
         e.code === "ENOENT" || e.code === "ECONNREFUSED"
           ? "no daemon is running there (start one with `p2ptun up -c config.yaml`, or pass -c/--control)"
-          : e.message;
+          : e.code === "EACCES" || e.code === "EPERM"
+            ? "permission denied: the socket belongs to the daemon's user (mode 0600); run this as that user or with sudo"
+            : e.message;
       reject(new ControlError("CONTROL_UNREACHABLE", `p2ptun: cannot reach the daemon at ${path}: ${why}`));
     });
     sock.on("close", () => {
