@@ -19,7 +19,13 @@ import { startControlServer } from "./control-server.js";
 import { type ExitStats, handleIncomingStream } from "./exit.js";
 import { type IntroducerEvent, IntroducerLink } from "./introducer-link.js";
 import { Listeners } from "./listeners.js";
-import { type DaemonMetricsSource, daemonRegistry, type MetricsServer, serveMetrics } from "./metrics.js";
+import {
+  type DaemonMetricsSource,
+  daemonRegistry,
+  type MetricsServer,
+  NO_CHANNEL_STATS,
+  serveMetrics,
+} from "./metrics.js";
 import { Peer } from "./peer.js";
 import { completePeerStatus } from "./peer-status.js";
 import { CoreTimer } from "./scheduler.js";
@@ -424,13 +430,16 @@ export class Daemon {
         status: p.status(now),
         counters: p.counters,
         session: manager.peerStatus(p.id),
-        link: p.link && { id: p.link.id, channel: p.link.channel.stats(), mux: p.link.mux.stats() },
+        link: p.tcp.mux
+          ? { key: p.tcp.mux, channel: NO_CHANNEL_STATS, mux: p.tcp.mux.stats() }
+          : p.link && { key: p.link, channel: p.link.channel.stats(), mux: p.link.mux.stats() },
       })),
       session: manager.counters,
       udp: this.udp.counters,
       daemon: this.counters,
       exit: this.exitStats,
       listeners: this.listeners.status(),
+      tcp: this.tcp?.fallback.counters,
     };
   }
 

@@ -37,9 +37,14 @@ export interface PeerSource {
   counters: { punchAttempts: number; punchFailures: number; punchSuccesses?: number; linksCreated: number };
   /** Session bytes each way (encrypted payload, from the SessionManager). */
   session?: { txBytes: number; rxBytes: number };
+  /**
+   * The link in use: a UDP link (reliable channel + mux) or the TCP path's mux (whose channel
+   * counters are zero: retransmission over TCP is the kernel's business). `key` is the link
+   * object itself: a new object is a new link.
+   */
   link: {
-    id: number;
-    channel: { retransmittedBytes: number; packetsLost: number; packetsMalformed: number; bytesSent: number };
+    key: object;
+    channel: { retransmittedBytes: number; packetsLost: number; packetsMalformed: number };
     mux: {
       streamsOpened: number;
       streamsAccepted: number;
@@ -82,6 +87,9 @@ const SESSION_DROPS = [
   "staleKey",
 ] as const;
 
+/** The channel counters of a link without a reliable channel of ours (the TCP path). */
+export const NO_CHANNEL_STATS = { retransmittedBytes: 0, packetsLost: 0, packetsMalformed: 0 } as const;
+
 type LinkCounter =
   | "retransmittedBytes"
   | "packetsLost"
@@ -97,21 +105,21 @@ type LinkCounter =
 class LinkTotals {
   private readonly peers = new Map<
     string,
-    { linkId: number; last: Map<LinkCounter, number>; carry: Map<LinkCounter, number> }
+    { link: object | null; last: Map<LinkCounter, number>; carry: Map<LinkCounter, number> }
   >();
 
   read(peer: PeerSource, key: LinkCounter): number {
     const name = peer.status.name;
     let t = this.peers.get(name);
     if (!t) {
-      t = { linkId: peer.link?.id ?? -1, last: new Map(), carry: new Map() };
+      t = { link: peer.link?.key ?? null, last: new Map(), carry: new Map() };
       this.peers.set(name, t);
     }
-    if (peer.link && peer.link.id !== t.linkId) {
+    if (peer.link && peer.link.key !== t.link) {
       // A new link: what the old one counted (as of the last scrape) is kept.
       for (const [k, v] of t.last) t.carry.set(k, (t.carry.get(k) ?? 0) + v);
       t.last.clear();
-      t.linkId = peer.link.id;
+      t.link = peer.link.key;
     }
     const now = peer.link ? linkValue(peer.link, key) : (t.last.get(key) ?? 0);
     t.last.set(key, now);

@@ -12,6 +12,17 @@ import {
 } from "../../src/daemon/metrics.js";
 import type { Logger } from "../../src/util/logger.js";
 
+/** One object per link id: metrics tell links apart by identity. */
+const linkKeys = new Map<number, object>();
+function linkKey(id: number): object {
+  let k = linkKeys.get(id);
+  if (!k) {
+    k = { id };
+    linkKeys.set(id, k);
+  }
+  return k;
+}
+
 function peerSource(linkId: number | null, retransmitted: number, streamsOpened: number): PeerSource {
   return {
     status: {
@@ -32,8 +43,8 @@ function peerSource(linkId: number | null, retransmitted: number, streamsOpened:
       linkId === null
         ? null
         : {
-            id: linkId,
-            channel: { retransmittedBytes: retransmitted, packetsLost: 0, packetsMalformed: 0, bytesSent: 0 },
+            key: linkKey(linkId),
+            channel: { retransmittedBytes: retransmitted, packetsLost: 0, packetsMalformed: 0 },
             mux: {
               streamsOpened,
               streamsAccepted: 0,
