@@ -253,6 +253,7 @@ export class Daemon {
           // Our mapping moved: an attempt in flight used the old one, so start over.
           if (e.changed && peer.state === "connecting")
             peer.onRefused("our public endpoint changed; retrying", now);
+          if (e.changed) peer.onOurEndpointChanged();
           peer.maybeConnect(now);
           this.rearm(peer);
         }

@@ -92,6 +92,14 @@ export class Peer {
   private failures = 0;
   private retryAt: number | undefined;
   private introductionDeadline: number | undefined;
+  /**
+   * One introduction is asked for every peer after our first registration, wanted or not: a peer
+   * that still has a tunnel to our previous process (we restarted, new port) learns where we are
+   * now and re-punches at once, instead of after its path monitor gives up (~16 s).
+   */
+  private announcePending = true;
+  /** The attempt in flight is that announcement: its failure is not worth a retry or a warning. */
+  private announcing = false;
   private readonly waiters = new Set<Waiter>();
   private readonly pingWaiters = new Map<string, (r: { rttMs: number } | null) => void>();
   private readonly log: Logger;
@@ -139,16 +147,25 @@ export class Peer {
 
   /** Starts connecting if we should and may (wanted, not already busy, backoff over). */
   maybeConnect(now: number): void {
-    if (!this.wanted && !this.link) return;
+    const announce = this.announcePending && !this.wanted && !this.link;
+    if (!this.wanted && !this.link && !announce) return;
     if (this.state === "connected" || this.puncher) return;
     if (this.introductionDeadline !== undefined) return;
     if (this.retryAt !== undefined && now < this.retryAt) return;
     if (!this.o.io.requestIntroduction()) {
-      if (this.state === "idle") this.setState("connecting", "waiting to register with an introducer");
+      if (this.state === "idle" && !announce)
+        this.setState("connecting", "waiting to register with an introducer");
       return;
     }
+    this.announcePending = false;
+    this.announcing = announce;
     this.retryAt = undefined;
     this.introductionDeadline = now + K.INTRODUCTION_TIMEOUT_MS;
+    if (announce) {
+      this.log.debug(`peer ${this.name}: telling it where we are (one introduction after start)`);
+      this.o.io.rearm();
+      return;
+    }
     this.setState("connecting", "asking the introducer to introduce us");
     this.o.io.rearm();
   }
@@ -163,6 +180,7 @@ export class Peer {
   /** An introduction from any introducer: punch now, at the agreed instant. */
   onIntroduction(candidates: Candidate[], startAt: number, now: number): void {
     this.introductionDeadline = undefined;
+    this.announcing = false;
     this.counters.punchAttempts++;
     this.puncher = new UdpPuncher(this.disco, candidates, startAt, {
       primerTtl: this.o.primerTtl,
@@ -175,6 +193,17 @@ export class Peer {
     );
     if (this.state !== "connected") this.setState("connecting", `punching to ${list}`);
     this.runPunch(this.puncher.start(now), now);
+  }
+
+  /**
+   * Our public endpoint changed (the NAT's address or mapping moved): the peer's path to us is
+   * stale, and only an introduction tells it the new one. Ask for one now rather than waiting for
+   * the path monitors to give up; the punch runs beside the old path (see runPunch).
+   */
+  onOurEndpointChanged(): void {
+    if (this.state !== "connected" || this.puncher || this.introductionDeadline !== undefined) return;
+    if (!this.o.io.requestIntroduction()) return;
+    this.log.info(`peer ${this.name}: our public endpoint changed; re-punching`);
   }
 
   /** The introducer moved the start instant of the introduction we are waiting on. */
@@ -228,6 +257,13 @@ export class Peer {
   }
 
   private fail(reason: string, now: number): void {
+    if (this.announcing) {
+      // Nobody to tell (the peer is not registered, say): stay idle, no retries.
+      this.announcing = false;
+      this.log.debug({ reason }, `peer ${this.name}: not reachable now; waiting for it`);
+      this.o.io.rearm();
+      return;
+    }
     this.failures++;
     const backoff = Math.min(K.RETRY_MAX_MS, K.RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
     this.retryAt = now + backoff * (1 + K.RETRY_JITTER * Math.random());

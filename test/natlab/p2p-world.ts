@@ -41,6 +41,8 @@ export class P2pWorld {
       bob?: Record<string, unknown>;
       bobAllows?: string[];
       socksListen?: string;
+      /** more forwards of joe's (to targets bob allows too) */
+      extraForwards?: { listen: string; connect: string }[];
       /** what joe's forward connects to on bob's side (default 127.0.0.1:TARGET_PORT) */
       target?: string;
     } = {},

@@ -180,15 +180,17 @@ export function longestStall(
 }
 
 /**
- * Makes a side's NAT map to new public ports, as an ISP handing out a new address would: the
- * masquerade gets a port range that no current mapping uses, and conntrack forgets every flow.
+ * Gives a side's NAT a new public address, as an ISP handing out a new lease would: a second
+ * address on the NAT's WAN (in the side's block, so its router reaches it), SNAT to it (ports
+ * still preserved: the NAT stays endpoint-independent), and conntrack forgets every flow.
+ * (A masquerade port range that excludes the host's port is no good for this: Linux then picks a
+ * port per destination, which is a symmetric NAT.)
  */
-export async function remapNat(lab: Lab, side: Side, ports: string): Promise<void> {
-  const script =
-    "flush chain ip natlab postrouting\n" +
-    `add rule ip natlab postrouting oifname "wan" meta l4proto { tcp, udp } masquerade to :${ports}\n` +
-    `add rule ip natlab postrouting oifname "wan" masquerade\n`;
-  await lab.natBox(side).execChecked(["nft", "-f", "-"], { input: script });
+export async function changeNatAddress(lab: Lab, side: Side, newIp: string): Promise<void> {
+  const nat = lab.natBox(side);
+  await nat.execChecked(["ip", "addr", "add", `${newIp}/28`, "dev", "wan"]);
+  const script = `flush chain ip natlab postrouting\nadd rule ip natlab postrouting oifname "wan" snat to ${newIp}\n`;
+  await nat.execChecked(["nft", "-f", "-"], { input: script });
   await lab.flushConntrack(side);
 }
 

@@ -5,16 +5,17 @@
  * - bob's public address changes (natB maps to other ports and forgets every flow): joe notices,
  *   the path is re-punched and forwards work again within seconds, joe never restarted.
  * - bob's daemon restarts (new process, new source port): the same, without restarting joe.
- * Both NATs are home-router NATs whose input accepts unsolicited packets (`eim`), the kind where
- * a stray packet from the peer makes the NAT remap our port.
+ * The flush runs between home-router NATs whose input accepts unsolicited packets (`eim`), where
+ * a packet from the peer arriving after the flush makes natA remap joe's port; the moves between
+ * NATs that drop unsolicited packets (see the note there).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
 import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
 import {
+  changeNatAddress,
   logLines,
   longestStall,
-  remapNat,
   sampleProgress,
   sleep,
   startConnected,
@@ -27,15 +28,15 @@ const BIG = Number(process.env.P2PTUN_FLUSH_MB ?? 64) * 1024 * 1024;
 const SMALL = 256 * 1024;
 /** Generous: the issue asks for "within seconds"; measured figures are printed. */
 const HEAL_WITHIN_MS = 30_000;
+/** bob's NAT's new public address (in side B's block, next to its first one, 203.0.113.66). */
+const NEW_B_IP = "203.0.113.67";
 
-describeNatlab("resilience: NAT state lost, peer moved, peer restarted", () => {
+describeNatlab("resilience: NAT state lost mid-transfer", () => {
   const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim" } });
   let w: P2pWorld;
-  let joePid: number | undefined;
   beforeAll(async () => {
     w = new P2pWorld(ctx.lab);
     await startConnected(w);
-    joePid = w.pid("joe");
   });
   afterAll(async () => {
     await w?.destroy();
@@ -58,25 +59,44 @@ describeNatlab("resilience: NAT state lost, peer moved, peer restarted", () => {
     expect(r.reply, r.error).toBe(expectedDigest(BIG));
 
     const before = longestStall(samples, samples[0]?.t ?? tFlush, tFlush);
-    const stall = longestStall(samples, tFlush, tEnd);
-    const recovery = stall.start - tFlush < 1000 ? stall.end - tFlush : 0;
+    // Data already past natA still arrives after the flush: the outage shows as the longest
+    // stall in the seconds after it, to compare with the longest stall before it.
+    const stall = longestStall(samples, tFlush, Math.min(tEnd, tFlush + 10_000));
     const after = (name: string) =>
       logLines(w, name, /path lost|roamed|re-punch|introduced|link (died|replaced)|new address/)
         .filter((l) => l.time >= wallFlush)
         .map((l) => `${name}: +${l.time - wallFlush} ms ${l.msg}`);
     console.log(
       `[natlab] conntrack -F on natA mid-transfer: ${BIG >> 20} MB byte-exact in ${((tEnd - tFlush) / 1000).toFixed(1)} s after the flush; ` +
-        `recovery (flush → data flowing again) ${recovery.toFixed(0)} ms (longest stall before the flush ${before.ms.toFixed(0)} ms, ` +
-        `sampled every 50 ms)\n${[...after("joe"), ...after("bob")].join("\n")}`,
+        `recovery: bob's bytes in stalled at most ${stall.ms.toFixed(0)} ms in the 10 s after the flush ` +
+        `(from +${(stall.start - tFlush).toFixed(0)} ms; longest stall before the flush ${before.ms.toFixed(0)} ms; sampled every 50 ms)\n${[...after("joe"), ...after("bob")].join("\n")}`,
     );
     await w.waitJoe(connected, HEAL_WITHIN_MS);
   }, 180_000);
+});
+
+describeNatlab("resilience: peer moved, peer restarted", () => {
+  // NATs that drop unsolicited inbound (most routers). With the lab's `eim` kind, whose input
+  // accepts it, a peer that moves keeps poisoning our NAT: each of its packets to our old mapping
+  // refreshes an [UNREPLIED] entry from its new address, so our packets to that address are
+  // remapped to another port and nothing gets through until the peer is quiet for one UDP timeout.
+  const ctx = useLab({ a: { nat: "eim-drop" }, b: { nat: "eim-drop" } });
+  let w: P2pWorld;
+  let joePid: number | undefined;
+  beforeAll(async () => {
+    w = new P2pWorld(ctx.lab);
+    await startConnected(w);
+    joePid = w.pid("joe");
+  });
+  afterAll(async () => {
+    await w?.destroy();
+  });
 
   it("bob's public address changes: joe re-punches and forwards work again within seconds", async () => {
     const old = (await w.waitJoe(connected)).peers[0]!.endpoint!;
     const wall = Date.now();
     const t0 = performance.now();
-    await remapNat(ctx.lab, "b", "20000-20999");
+    await changeNatAddress(ctx.lab, "b", NEW_B_IP);
     // The introducer learns bob's new mapping with bob's next refresh; joe must follow.
     const r = await transferUntilOk(w, SMALL, expectedDigest(SMALL), HEAL_WITHIN_MS);
     const joe = await w.waitJoe(
@@ -84,15 +104,13 @@ describeNatlab("resilience: NAT state lost, peer moved, peer restarted", () => {
       Math.max(1000, HEAL_WITHIN_MS - (performance.now() - t0)),
     );
     const healed = performance.now() - t0;
-    const port = Number(joe.peers[0]!.endpoint!.split(":")[1]);
-    expect(port).toBeGreaterThanOrEqual(20000);
-    expect(port).toBeLessThanOrEqual(20999);
+    expect(joe.peers[0]!.endpoint!.split(":")[0]).toBe(NEW_B_IP);
     expect(w.pid("joe")).toBe(joePid);
     const events = logLines(w, "joe", /path lost|roamed|introduced|new address|connected/)
       .filter((l) => l.time >= wall)
       .map((l) => `joe: +${l.time - wall} ms ${l.msg}`);
     console.log(
-      `[natlab] bob's NAT remapped (${old} → ${joe.peers[0]!.endpoint}): a forward transfer works again after ` +
+      `[natlab] bob's public address changed (${old} → ${joe.peers[0]!.endpoint}): a forward transfer works again after ` +
         `${(r.ms / 1000).toFixed(1)} s (${r.attempts} attempts), joe shows the new endpoint after ${(healed / 1000).toFixed(1)} s\n${events.join("\n")}`,
     );
     expect(r.ms).toBeLessThan(HEAL_WITHIN_MS);
