@@ -33,6 +33,8 @@ export interface IntroducerLinkOptions {
 }
 
 const RESOLVE_RETRY_MS = 5_000;
+/** An introduction asked for while our first TCP registration is under way waits at most this. */
+export const TCP_REGISTRATION_GRACE_MS = 1_500;
 
 export class IntroducerLink {
   readonly client: IntroducerClient;
@@ -45,6 +47,10 @@ export class IntroducerLink {
   /** One box for the UDP and the TCP client: one counter, no nonce reuse. */
   private readonly box: StaticBox;
   tcp: TcpIntroducerConn | undefined;
+  /** Introductions asked for while the TCP registration settles (TCP_REGISTRATION_GRACE_MS). */
+  private readonly deferred = new Set<string>();
+  private deferTimer: NodeJS.Timeout | undefined;
+  private graceOver = false;
   /** How many of each event this introducer reported, over UDP and TCP (for metrics). */
   readonly events: Record<string, number> = {};
 
@@ -100,7 +106,10 @@ export class IntroducerLink {
       accepts: this.o.accepts,
       clock: this.o.clock,
       logger: this.o.logger,
-      onEvent: (e) => this.emit(e),
+      onEvent: (e) => {
+        this.emit(e);
+        if (e.type === "registered") this.flushDeferred();
+      },
     });
     this.tcp.start();
   }
@@ -115,9 +124,27 @@ export class IntroducerLink {
   }
 
   introduce(peerName: string): void {
+    // Our first TCP registration is under way: wait for it (briefly) so that the introduction
+    // carries our `tcp` candidate, or the TCP fallback could not punch on it.
+    if (this.tcp?.settling && !this.graceOver) {
+      this.deferred.add(peerName);
+      this.deferTimer ??= setTimeout(() => {
+        this.graceOver = true;
+        this.flushDeferred();
+      }, TCP_REGISTRATION_GRACE_MS);
+      return;
+    }
     // Over UDP when it works; over our TCP connection when UDP is blocked.
     if (!this.client.status().registered && this.tcp?.registered) this.tcp.introduce(peerName);
     else this.run(this.client.introduce(peerName, this.o.clock.now()));
+  }
+
+  private flushDeferred(): void {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    const names = [...this.deferred];
+    this.deferred.clear();
+    for (const n of names) if (!this.closed) this.introduce(n);
   }
 
   /** Registered over UDP or over TCP. */
@@ -154,6 +181,7 @@ export class IntroducerLink {
   close(): void {
     this.closed = true;
     clearTimeout(this.resolveTimer);
+    clearTimeout(this.deferTimer);
     this.timer.close();
     this.tcp?.close();
   }

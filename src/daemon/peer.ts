@@ -248,7 +248,9 @@ export class Peer {
         if (this.state === "connected") continue; // a re-punch while the old path still works
         const why = `${a.reason}. ${a.natHint.summary} [tried ${tried}]`;
         if (this.tcp.udpFailed(why)) {
-          this.setState("connecting", `UDP did not get through (${a.natHint.summary}); trying TCP`);
+          // The TCP fallback may have adopted its connection already (then we are handshaking).
+          if (this.path?.kind !== "tcp")
+            this.setState("connecting", `UDP did not get through (${a.natHint.summary}); trying TCP`);
           continue;
         }
         this.fail(this.tcp.failureReason(why), now);

@@ -10,7 +10,7 @@
  * When to use it ("adopt"): at once when UDP cannot work — we have no UDP registration (our UDP
  * is blocked) or the peer has no `srflx` candidate (its UDP is blocked) — which both peers see
  * alike; otherwise only after the UDP punch failed. Until then the connection is held idle (and
- * dropped if UDP wins). A session packet arriving over a held connection means the peer adopted
+ * dropped if UDP wins). After a failed UDP punch the next introduction adopts at once as well. A session packet arriving over a held connection means the peer adopted
  * it: the session answers over it and the peer's path becomes `tcp` on our side too.
  *
  * Session packets for a peer whose endpoint is its TCP connection's remote address are written to
@@ -68,6 +68,12 @@ export class TcpFallback {
   /** Milliseconds from the start instant to the established connection, last 32 punches. */
   readonly connectTimes: number[] = [];
   private readonly peers = new Map<string, PeerTcp>();
+  /**
+   * Peers whose last UDP punch failed: the next introduction adopts TCP at once instead of
+   * spending the UDP budget again (typically the first introduction came before one side's TCP
+   * registration, so it had no `tcp` candidate). A UDP success clears it.
+   */
+  private readonly udpFailedBefore = new Set<string>();
 
   constructor(
     private readonly o: {
@@ -95,12 +101,15 @@ export class TcpFallback {
     const remote = candidates.find((c) => c.kind === "tcp")?.endpoint;
     if (!remote || !this.ready) return;
     const peerHasUdp = candidates.some((c) => c.kind === "srflx");
-    const udpHopeless = !ourUdpRegistered || !peerHasUdp;
+    const udpFailedBefore = this.udpFailedBefore.has(peerId);
+    const udpHopeless = !ourUdpRegistered || !peerHasUdp || udpFailedBefore;
     const why = !ourUdpRegistered
       ? "UDP is blocked here (the introducer answers only over TCP)"
       : !peerHasUdp
         ? `UDP is blocked at ${peerName} (it has no public UDP endpoint)`
-        : "the UDP punch failed";
+        : udpFailedBefore
+          ? "the UDP punch failed last time"
+          : "the UDP punch failed";
     const old = this.peers.get(peerId);
     if (old?.adopted && old.transport && !old.transport.isClosed) return; // in use: keep it
     this.drop(peerId);
@@ -174,12 +183,14 @@ export class TcpFallback {
 
   /** The UDP punch found a path: a connection we did not use yet is not needed. */
   udpSucceeded(peerId: string): void {
+    this.udpFailedBefore.delete(peerId);
     const st = this.peers.get(peerId);
     if (st && !st.adopted) this.drop(peerId);
   }
 
   /** The UDP punch failed: use the TCP connection. False when there is no TCP attempt to wait for. */
   udpFailed(peerId: string): boolean {
+    this.udpFailedBefore.add(peerId);
     const st = this.peers.get(peerId);
     if (!st || st.failure !== null) return false;
     st.wantAdopt = true;

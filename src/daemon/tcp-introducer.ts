@@ -57,6 +57,7 @@ export class TcpIntroducerConn {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly timer: CoreTimer;
   private closed = false;
+  private everRegistered = false;
 
   constructor(private readonly o: TcpIntroducerOptions) {
     this.timer = new CoreTimer(
@@ -70,6 +71,11 @@ export class TcpIntroducerConn {
 
   get registered(): boolean {
     return this.connected && (this.client?.status().registered ?? false);
+  }
+
+  /** True while the first registration is under way (no success and no failure yet). */
+  get settling(): boolean {
+    return !this.closed && !this.everRegistered && this.failures === 0;
   }
 
   get publicEndpoint(): Endpoint | undefined {
@@ -130,7 +136,10 @@ export class TcpIntroducerConn {
     const client = this.client;
     if (!client) return;
     const out = client.handle(packet, this.o.clock.now());
-    if (out.some((a) => a.type === "registered")) this.failures = 0;
+    if (out.some((a) => a.type === "registered")) {
+      this.failures = 0;
+      this.everRegistered = true;
+    }
     this.run(out);
   }
 

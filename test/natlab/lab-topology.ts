@@ -20,7 +20,9 @@ export type NatKind =
   | "symmetric"
   | "udp-blocked"
   /** `eim-drop` with UDP from the LAN dropped: a router firewall on a network that blocks UDP. */
-  | "udp-blocked-drop";
+  | "udp-blocked-drop"
+  /** `eim-drop` with UDP from the LAN dropped except to the introducer: UDP punching fails. */
+  | "udp-peer-blocked";
 export type Side = "a" | "b";
 
 export interface SideOpts {
@@ -254,7 +256,7 @@ export function natRuleset(kind: NatKind, lossPercent: number): string {
   const post =
     kind === "public" ? "" : `oifname "wan" masquerade${kind === "symmetric" ? " fully-random" : ""}`;
   const unsolicited =
-    kind === "eim-drop" || kind === "udp-blocked-drop"
+    kind === "eim-drop" || kind === "udp-blocked-drop" || kind === "udp-peer-blocked"
       ? ['iifname "wan" ct state new counter name "unsolicitedDropped" drop']
       : kind === "eim-reject"
         ? [
@@ -265,6 +267,10 @@ export function natRuleset(kind: NatKind, lossPercent: number): string {
   const forward = [...unsolicited];
   if (kind === "udp-blocked" || kind === "udp-blocked-drop")
     forward.push('iifname "lan" meta l4proto udp counter name "udpBlocked" drop');
+  if (kind === "udp-peer-blocked")
+    forward.push(
+      `iifname "lan" meta l4proto udp ip daddr != ${INTRODUCER_IP} counter name "udpBlocked" drop`,
+    );
   return `table ip natlab {
 ${NAT_COUNTERS.map((c) => `  counter ${c} {}`).join("\n")}
   chain loss {
