@@ -423,7 +423,7 @@ export class Daemon {
       introducers: this.introducers.map((l) => ({
         label: l.label,
         registered: l.registered,
-        rttMs: l.client.status().rttMs ?? null,
+        rttMs: l.status(now).rttMs,
         drops: l.client.counters,
         events: l.events,
       })),

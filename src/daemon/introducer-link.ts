@@ -168,13 +168,19 @@ export class IntroducerLink {
 
   status(now: number): IntroducerStatus {
     const s = this.client.status();
+    // Contact over either transport counts (with UDP blocked, TCP is the only one).
+    const t = this.tcp?.client?.status();
+    const last = Math.max(
+      s.lastContact ?? Number.NEGATIVE_INFINITY,
+      t?.lastContact ?? Number.NEGATIVE_INFINITY,
+    );
     return {
       address: this.label,
       registered: this.registered,
       publicEndpoint: s.publicEndpoint ? formatEndpoint(s.publicEndpoint) : null,
       tcpPublicEndpoint: this.tcp?.publicEndpoint ? formatEndpoint(this.tcp.publicEndpoint) : null,
-      lastContactAgoMs: s.lastContact === undefined ? null : now - s.lastContact,
-      rttMs: s.rttMs ?? null,
+      lastContactAgoMs: Number.isFinite(last) ? now - last : null,
+      rttMs: s.rttMs ?? t?.rttMs ?? null,
     };
   }
 
