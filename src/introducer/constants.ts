@@ -21,6 +21,14 @@ export const INTRO_MAX_LEAD_MS = 5000;
 /** An unacknowledged INTRODUCTION is repeated every RETRY ms, at most SENDS times in all. */
 export const INTRO_RETRY_MS = 400;
 export const INTRO_MAX_SENDS = 5;
+/**
+ * To the target, up to this many (≈ 6 s) before the requester is told PEER_UNREACHABLE: a target
+ * that went silent has usually restarted (or its NAT remapped it) and re-registers within seconds
+ * from a new endpoint, which reroutes the introduction at once; refusing after 2 s made the
+ * requester wait out its retry backoff instead. The requester's client repeats its INTRODUCE for
+ * ~15 s and gives up on its own introduction after 10 s, both longer.
+ */
+export const INTRO_TARGET_MAX_SENDS = 15;
 /** Bounds on introductions in progress (memory, and a peer cannot keep the introducer busy). */
 export const MAX_PENDING_INTRODUCTIONS = 1024;
 export const MAX_PENDING_PER_REQUESTER = 16;

@@ -28,6 +28,7 @@ import {
   INTRO_MAX_LEAD_MS,
   INTRO_MAX_SENDS,
   INTRO_RETRY_MS,
+  INTRO_TARGET_MAX_SENDS,
   MAX_TRACKED_SOURCES,
   RATE_BUCKET_CAPACITY,
   RATE_REFILL_PER_SECOND,
@@ -208,7 +209,7 @@ export class IntroducerCore {
     this.limiter.prune(now);
     for (const p of this.pending.values()) {
       if (p.nextSendAt > now) continue;
-      if (p.sends < INTRO_MAX_SENDS) {
+      if (p.sends < (p.phase === "awaitTarget" ? INTRO_TARGET_MAX_SENDS : INTRO_MAX_SENDS)) {
         this.count.introductionRepeats++;
         out.push(...this.sendIntroduction(p, now));
         continue;
