@@ -5,15 +5,21 @@
  *
  * Asserted: both peers report `connected` over `tcp` with the other's public address, within 5 s
  * of the second registration (the issue's bound), P2PTUN_TCP_ROUNDS times in a row (default 10);
- * a 50 MB byte-exact transfer through joe's forward; `p2ptun status` says why the path is TCP;
+ * a 50 MB byte-exact transfer through joe's forward; ssh through a second forward runs a command
+ * in bob's namespace (when OpenSSH is installed); `p2ptun status` says why the path is TCP;
  * no UDP ever crossed the core or reached the introducer, and no tunnel byte went through the
  * introducer (its host sees only the two registration connections' packets).
+ *
+ * Two more scenarios check the adoption decision: UDP blocked on one NAT only (both peers must
+ * see that UDP cannot work and use TCP at once), and UDP reaching the introducer but no UDP punch
+ * getting through (TCP, punched next to UDP and held, is used once the UDP budget is spent).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { CLI } from "../../src/demo/processes.js";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
 import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
+import { SshServer, sshUnavailable } from "./ssh-fixture.js";
 
 failOnLeftoverNamespaces();
 
@@ -21,6 +27,10 @@ const ROUNDS = Number(process.env.P2PTUN_TCP_ROUNDS ?? 10);
 /** The issue's bound, from both registered to both connected. */
 const CONNECT_BOUND_MS = 5_000;
 const BIG = 50 * 1024 * 1024;
+/** joe's second forward, to a real sshd on bob's host (when OpenSSH is installed). */
+const SSH_FORWARD = { host: "127.0.0.1", port: 2201 };
+const SSH_TARGET = "127.0.0.1:22";
+const noSsh = sshUnavailable();
 
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
@@ -30,13 +40,19 @@ function median(xs: number[]): number {
 describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
   const ctx = useLab({ a: { nat: "udp-blocked-drop" }, b: { nat: "udp-blocked-drop" } });
   let w: P2pWorld;
-  beforeAll(() => {
-    w = new P2pWorld(ctx.lab);
+  let sshd: SshServer | undefined;
+  beforeAll(async () => {
+    if (noSsh) console.warn(`[natlab] TCP fallback: skipping the ssh check: ${noSsh}`);
+    else sshd = await SshServer.start(ctx.lab.b, { host: "127.0.0.1", port: 22 });
+    w = new P2pWorld(ctx.lab, {
+      extraForwards: [{ listen: `${SSH_FORWARD.host}:${SSH_FORWARD.port}`, connect: SSH_TARGET }],
+    });
     w.startIntroducer();
     w.startTarget("digest");
   });
   afterAll(async () => {
     await w?.destroy();
+    await sshd?.stop();
   });
 
   it(
@@ -85,6 +101,14 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
           expect(text.code).toBe(0);
           expect(text.stdout).toMatch(/bob\s+connected\s+tcp\s/);
           expect(text.stdout).toMatch(/bob: over TCP: UDP is blocked here/);
+          if (sshd) {
+            // ssh over the TCP path runs a command in bob's namespace.
+            const ssh = await ctx.lab.a.exec(sshd.sshCommand(SSH_FORWARD, "ip netns identify"), {
+              timeoutMs: 60_000,
+            });
+            expect(ssh.code, ssh.stderr).toBe(0);
+            expect(ssh.stdout.trim()).toBe(ctx.lab.b.ns);
+          }
           const after = await w.joe();
           expect(after?.peers[0].bytesOut).toBeGreaterThan(BIG);
         }
