@@ -410,6 +410,7 @@ export class Peer {
       id,
       initiator: this.linkCtl.leader,
       maxDatagramSize: loopback ? K.LOOPBACK_MAX_DATAGRAM : K.INTERNET_MAX_DATAGRAM,
+      loopback,
       clock: this.o.clock,
       sendPayload: (payload) => {
         this.counters.bytesOut += payload.length;

@@ -8,11 +8,15 @@ import type { ByteChannel } from "../tunnel/channel.js";
 import { type IncomingStream, MuxSession } from "../tunnel/mux/index.js";
 import { ReliableChannel, ReliableDriver } from "../tunnel/reliable/index.js";
 import type { Clock } from "../util/clock.js";
-import { encodeChannelPacket } from "../wire/inner.js";
+import { CHANNEL_PREFIX, writeChannelPrefix } from "../wire/inner.js";
+import { noteTunnelBytes } from "./gc-pacer.js";
 import { LINK_IDLE_TIMEOUT_MS, LINK_KEEPALIVE_MS } from "./peer-constants.js";
 
 /** Session DATA header (1+4+8) + AEAD tag (16) + inner type and link id (5). */
 export const UDP_LINK_OVERHEAD = 13 + 16 + 5;
+
+/** Send buffer of a link over loopback (bytes written and not yet acknowledged). */
+export const LOOPBACK_SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface UdpLinkOptions {
   id: number;
@@ -21,6 +25,8 @@ export interface UdpLinkOptions {
   /** The mux initiator opens odd stream ids: the link leader. */
   initiator: boolean;
   maxDatagramSize: number;
+  /** The path is loopback (same machine): smaller send buffer. */
+  loopback?: boolean;
   clock: Clock;
   onStream: (req: IncomingStream) => void;
   onDead: (reason: string) => void;
@@ -61,10 +67,21 @@ export class UdpLink {
       idleTimeoutMs: LINK_IDLE_TIMEOUT_MS,
       keepaliveMs: LINK_KEEPALIVE_MS,
       maxPtoCount: 30,
+      // On loopback the round trip is a few ms: 4 MB in flight is plenty, and the default 8 MB
+      // only lets the peer's socket queue (and our RSS) grow. Paths elsewhere keep the default.
+      ...(o.loopback ? { sendBufferBytes: LOOPBACK_SEND_BUFFER_BYTES } : {}),
+      // Packets are built behind room for [CHANNEL][linkId] in one reused buffer: the session
+      // encrypts each at once, so no per-packet allocation or copy is needed here.
+      headroom: CHANNEL_PREFIX,
+      reusePacketBuffer: true,
     });
     this.driver = new ReliableDriver(this.channel, {
       clock: o.clock,
-      send: (datagram) => o.sendPayload(encodeChannelPacket(this.id, datagram)),
+      send: (datagram) => {
+        writeChannelPrefix(datagram, this.id);
+        o.sendPayload(datagram);
+        noteTunnelBytes(datagram.length);
+      },
     });
     this.driver.on("dead", (why) => {
       if (!this.closed) o.onDead(why);
@@ -79,6 +96,7 @@ export class UdpLink {
 
   input(packet: Buffer): void {
     this.driver.input(packet);
+    noteTunnelBytes(packet.length);
   }
 
   close(reason: string): void {

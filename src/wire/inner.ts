@@ -28,6 +28,15 @@ export function decodeU32Message(payload: Buffer): number | null {
   return payload.length === 5 ? payload.readUInt32BE(1) : null;
 }
 
+/** Length of the [CHANNEL][linkId] prefix of a channel packet. */
+export const CHANNEL_PREFIX = 5;
+
+/** Writes [CHANNEL][linkId] into the first CHANNEL_PREFIX bytes of `buf` (room left by the channel). */
+export function writeChannelPrefix(buf: Buffer, linkId: number): void {
+  buf[0] = INNER.CHANNEL;
+  buf.writeUInt32BE(linkId >>> 0, 1);
+}
+
 /** Prepends [CHANNEL][linkId] to a channel packet (one copy, as the session encrypts it anyway). */
 export function encodeChannelPacket(linkId: number, packet: Buffer): Buffer {
   const b = Buffer.allocUnsafe(5 + packet.length);

@@ -32,6 +32,8 @@ const children: ChildProcess[] = [];
 const END = Buffer.of(0);
 /** Bytes the sink confirmed in the latest throughput() run. */
 let lastTransferBytes = 0;
+/** Peak RSS of the two daemons, sampled every 100 ms. */
+const peaks = { joe: 0, bob: 0 };
 
 // ── namespace setup: re-run this file inside a fresh netns (root only) ─────────────────────────
 if (!INSIDE && process.getuid?.() === 0 && process.env.P2PTUN_BENCH_NO_NETNS !== "1") {
@@ -263,6 +265,7 @@ function stat(runs: number[]): Stat | undefined {
 
 /** Runs `f` REPS times; a failing run is reported and counted as missing. */
 async function repeat(what: string, f: () => Promise<number>, reps = REPS): Promise<Stat | undefined> {
+  const peak0 = { ...peaks };
   const runs: number[] = [];
   for (let i = 0; i < reps; i++) {
     try {
@@ -273,7 +276,11 @@ async function repeat(what: string, f: () => Promise<number>, reps = REPS): Prom
     }
   }
   const s = stat(runs);
-  progress(`${what}: ${runs.map((r) => fmt(r, r < 10 ? 3 : 0)).join(" / ")}`);
+  const grew =
+    peaks.joe > peak0.joe || peaks.bob > peak0.bob
+      ? ` (peak RSS now ${fmt(peaks.joe)}/${fmt(peaks.bob)} MB)`
+      : "";
+  progress(`${what}: ${runs.map((r) => fmt(r, r < 10 ? 3 : 0)).join(" / ")}${grew}`);
   return s;
 }
 
@@ -300,7 +307,6 @@ async function main(): Promise<void> {
     kcpEchoS: 17033,
     kcpEchoC: 17034,
   };
-  const peaks = { joe: 0, bob: 0 };
   const load0 = loadavg();
   let sampler: NodeJS.Timeout | undefined;
   let ok = false;
@@ -322,6 +328,7 @@ async function main(): Promise<void> {
       const flags = PROFILE
         ? ["--cpu-prof", "--cpu-prof-dir", PROFILE, "--cpu-prof-name", `${name}.cpuprofile`]
         : [];
+      if (process.env.P2PTUN_BENCH_NODE_FLAGS) flags.push(...process.env.P2PTUN_BENCH_NODE_FLAGS.split(" "));
       const p = spawn(process.execPath, [...flags, CLI, ...args], { stdio: ["ignore", log, log], cwd: dir });
       children.push(p);
       return p;
@@ -330,7 +337,7 @@ async function main(): Promise<void> {
     const bob = run("bob", ["up", "-c", world.bobConfig]);
     const joe = run("joe", ["up", "-c", world.joeConfig]);
     await waitForStatus(world.joeControl, (s) => s.peers[0]?.state === "connected", 30_000);
-    progress("daemons connected");
+    progress(`daemons connected; RSS joe ${fmt(rssMb(joe.pid!))} MB, bob ${fmt(rssMb(bob.pid!))} MB`);
     sampler = setInterval(() => {
       peaks.joe = Math.max(peaks.joe, rssMb(joe.pid!));
       peaks.bob = Math.max(peaks.bob, rssMb(bob.pid!));

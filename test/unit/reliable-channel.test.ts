@@ -408,3 +408,47 @@ describe("close and bad input", () => {
     expect(a.state).toBe("open");
   });
 });
+
+describe("packet buffers", () => {
+  it("leaves `headroom` free bytes in front of each packet and builds them in one reused buffer", () => {
+    const opts = { overhead: 20, headroom: 5, reusePacketBuffer: true, maxDatagramSize: 65_000 };
+    const [a, b] = pair(opts);
+    const payload = data(300_000);
+    a.write(payload, 0);
+    const seen = new Set<ArrayBufferLike>();
+    // Each packet is consumed (copied) before the next poll, as the contract requires.
+    const pass = (from: ReliableChannel, to: ReliableChannel, now: number) => {
+      for (let p = from.poll(now); p !== null; p = from.poll(now)) {
+        if (from === a) seen.add(p.buffer);
+        expect(p.length).toBeLessThanOrEqual(65_000 - 20 + 5);
+        p.fill(0xee, 0, 5); // the caller's header: must not disturb the packet
+        to.receive(Buffer.from(p.subarray(5)), now);
+      }
+    };
+    const got: Buffer[] = [];
+    for (let now = 5; now < 5000 && b.stats().bytesDelivered < payload.length; now += 5) {
+      pass(a, b, now);
+      pass(b, a, now + 1);
+      got.push(readAll(b));
+    }
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
+    expect(seen.size).toBeLessThanOrEqual(3); // the scratch buffer, grown a few times at most
+  });
+
+  it("delivers the same bytes with headroom as without", () => {
+    const [a, b] = pair({ overhead: 10, headroom: 10 });
+    const payload = data(50_000);
+    a.write(payload, 0);
+    const got: Buffer[] = [];
+    for (let now = 1; now < 2000 && Buffer.concat(got).length < payload.length; now += 10) {
+      for (const p of drain(a, now)) b.receive(p.subarray(10), now);
+      for (const p of drain(b, now)) a.receive(p.subarray(10), now + 1);
+      got.push(readAll(b));
+    }
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
+  });
+
+  it("refuses headroom larger than the overhead", () => {
+    expect(() => new ReliableChannel({ now: 0, overhead: 4, headroom: 5 })).toThrow(ReliableOptionsError);
+  });
+});

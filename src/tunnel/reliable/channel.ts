@@ -32,7 +32,14 @@ import {
 import { ReliableOptionsError } from "./errors.js";
 import { Pacer } from "./pacer.js";
 import { type AckFrame, decodePacket, encodeCloseReason } from "./packet.js";
-import { buildPacket, controlSize, emptyPlan, type PacketPlan, streamHeaderBound } from "./packet-builder.js";
+import {
+  buildPacket,
+  controlSize,
+  emptyPlan,
+  PacketArena,
+  type PacketPlan,
+  streamHeaderBound,
+} from "./packet-builder.js";
 import { PmtuSearch } from "./pmtu.js";
 import { LossRecovery, type SentPacket } from "./recovery.js";
 import { RecvBuffer } from "./recv-buffer.js";
@@ -67,6 +74,7 @@ export class ReliableChannel {
   private readonly sendBuf = new SendBuffer();
   private readonly recvBuf: RecvBuffer;
   private readonly pmtu: PmtuSearch;
+  private readonly arena: PacketArena;
 
   /** Flow-control limit the peer gave us (we may send stream bytes below it). */
   private peerMaxData = INITIAL_MAX_DATA;
@@ -117,6 +125,7 @@ export class ReliableChannel {
     this.recvBuf = new RecvBuffer(opts.recvWindowBytes ?? DEFAULT_RECV_WINDOW_BYTES);
     this.pmtu = new PmtuSearch(base, maxDatagram);
     this.baseDatagramSize = base;
+    this.arena = new PacketArena(opts.headroom ?? 0, opts.reusePacketBuffer ?? false);
     this.lastNow = this.lastReceived = this.lastEliciting = this.lastProgress = opts.now;
   }
 
@@ -512,14 +521,14 @@ export class ReliableChannel {
       }
     }
     plan.ping = plan.streamLen === 0 && plan.maxData < 0;
-    const buf = buildPacket(plan, sb);
+    const buf = buildPacket(plan, sb, this.arena);
     if (isRetransmit) this.retransmittedBytes += plan.streamLen;
     if (plan.ackRanges !== null) this.acks.onAckSent();
     if (plan.maxData >= 0) this.lastMaxDataSent = now;
     this.recvBuf.maxDataPending = false;
     this.keepalivePending = false;
     if (this.probesPending > 0) this.probesPending--;
-    this.onSent(sentRecord(plan, now, buf.length + this.overhead, 0, this.acks.largest), now);
+    this.onSent(sentRecord(plan, now, this.wireSize(buf), 0, this.acks.largest), now);
     return buf;
   }
 
@@ -529,7 +538,7 @@ export class ReliableChannel {
     this.planAck(plan, now);
     plan.ping = true;
     plan.padTo = datagramSize - this.overhead;
-    const buf = buildPacket(plan, this.sendBuf);
+    const buf = buildPacket(plan, this.sendBuf, this.arena);
     if (plan.ackRanges !== null) this.acks.onAckSent();
     this.pmtu.onProbeSent(datagramSize);
     this.onSent(sentRecord(plan, now, datagramSize, datagramSize, this.acks.largest), now);
@@ -540,10 +549,10 @@ export class ReliableChannel {
   private sendAckOnly(now: number): Buffer {
     const plan = emptyPlan(this.recovery.nextPn++);
     this.planAck(plan, now);
-    const buf = buildPacket(plan, this.sendBuf);
+    const buf = buildPacket(plan, this.sendBuf, this.arena);
     this.acks.onAckSent();
     this.packetsSent++;
-    this.bytesSent += buf.length + this.overhead;
+    this.bytesSent += this.wireSize(buf);
     return buf;
   }
 
@@ -559,7 +568,7 @@ export class ReliableChannel {
     const plan = emptyPlan(this.recovery.nextPn++);
     plan.close = this.closeFrame;
     this.packetsSent++;
-    return buildPacket(plan, this.sendBuf);
+    return buildPacket(plan, this.sendBuf, this.arena);
   }
 
   /**
@@ -577,6 +586,11 @@ export class ReliableChannel {
     this.lastEliciting = now;
     this.packetsSent++;
     this.bytesSent += p.size;
+  }
+
+  /** Bytes a packet built here takes on the wire (its headroom is part of the overhead). */
+  private wireSize(buf: Buffer): number {
+    return buf.length - this.arena.headroom + this.overhead;
   }
 
   private discardSending(): void {
@@ -597,6 +611,10 @@ function validateOptions(opts: ReliableChannelOptions): void {
   const base = Math.min(opts.baseDatagramSize ?? BASE_DATAGRAM_SIZE, max);
   if (!Number.isInteger(overhead) || overhead < 0) {
     throw new ReliableOptionsError(`overhead must be a non-negative integer, got ${overhead}`);
+  }
+  const headroom = opts.headroom ?? 0;
+  if (!Number.isInteger(headroom) || headroom < 0 || headroom > overhead) {
+    throw new ReliableOptionsError(`headroom must be an integer in [0, overhead], got ${headroom}`);
   }
   if (!Number.isInteger(max) || max > ABSOLUTE_MAX_DATAGRAM_SIZE) {
     throw new ReliableOptionsError(

@@ -64,12 +64,39 @@ export function streamHeaderBound(maxOffset: number): number {
   return 1 + varintSize(maxOffset);
 }
 
-export function buildPacket(plan: PacketPlan, source: SendBuffer): Buffer {
+/**
+ * Where buildPacket puts packets: `headroom` free bytes in front of each, and optionally one
+ * reused buffer instead of a new one per packet (the caller consumes each packet before the next).
+ */
+export class PacketArena {
+  private scratch: Buffer | undefined;
+
+  constructor(
+    readonly headroom = 0,
+    private readonly reuse = false,
+  ) {}
+
+  /** A Buffer of exactly headroom + size bytes. */
+  take(size: number): Buffer {
+    const total = this.headroom + size;
+    if (!this.reuse) return Buffer.allocUnsafe(total);
+    if (this.scratch === undefined || this.scratch.length < total) {
+      this.scratch = Buffer.allocUnsafe(Math.max(total, 2048));
+    }
+    return this.scratch.subarray(0, total);
+  }
+}
+
+const PLAIN = new PacketArena();
+
+/** The packet of `plan`, at offset `arena.headroom` of the returned Buffer. */
+export function buildPacket(plan: PacketPlan, source: SendBuffer, arena: PacketArena = PLAIN): Buffer {
   let size = controlSize(plan);
   if (plan.streamLen > 0) size += 1 + varintSize(plan.streamOffset) + plan.streamLen;
   if (plan.padTo > size) size = plan.padTo;
-  const buf = Buffer.allocUnsafe(size);
-  let pos = writeVarint(buf, 0, plan.pn);
+  const buf = arena.take(size);
+  size += arena.headroom;
+  let pos = writeVarint(buf, arena.headroom, plan.pn);
   if (plan.ackRanges !== null) {
     pos = writeAckFrame(buf, pos, plan.ackRanges, plan.ackDelayUs, MAX_ACK_RANGES);
   }

@@ -32,6 +32,18 @@ export interface ReliableChannelOptions {
   recvWindowBytes?: number;
   /** Our max_ack_delay. Default 25 ms. */
   maxAckDelayMs?: number;
+  /**
+   * Bytes left free in front of every packet poll() returns, for the caller's own header (the
+   * packet starts at that offset of the returned Buffer). Counted in `overhead` like any header.
+   * Default 0.
+   */
+  headroom?: number;
+  /**
+   * Build packets in one reused buffer: a Buffer from poll() is then valid only until the next
+   * poll(), so the caller must consume it at once (encrypt or copy it). Spares an allocation of
+   * up to 64 KB per packet. Default false.
+   */
+  reusePacketBuffer?: boolean;
 }
 
 export interface ChannelStats {
