@@ -1,13 +1,12 @@
 /**
  * Issue 6, "Surviving": the NAT loses its state or the peer moves.
- * - natA reboots (`conntrack -F`) in the middle of a large forward transfer: the transfer completes
- *   byte-exact; the stall (flush → data flowing again) is printed.
+ * - natA, then natB, reboots (`conntrack -F`) in the middle of a large forward transfer: the transfer
+ *   completes byte-exact; the stall (flush → data flowing again) is printed.
  * - bob's public address changes (natB maps to other ports and forgets every flow): joe notices,
  *   the path is re-punched and forwards work again within seconds, joe never restarted.
  * - bob's daemon restarts (new process, new source port): the same, without restarting joe.
- * The flush runs between home-router NATs whose input accepts unsolicited packets (`eim`), where
- * a packet from the peer arriving after the flush makes natA remap joe's port; the moves between
- * NATs that drop unsolicited packets (see the note there).
+ * The flushes run with natA accepting unsolicited packets at its input (`eim`) and natB dropping
+ * them; the moves between NATs that drop them (see the notes there).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
@@ -32,7 +31,13 @@ const HEAL_WITHIN_MS = 30_000;
 const NEW_B_IP = "203.0.113.67";
 
 describeNatlab("resilience: NAT state lost mid-transfer", () => {
-  const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim" } });
+  // joe sends the bulk data, so after natA's flush joe's next packet (not bob's ACK) is what
+  // re-creates the mapping, on the same port. natB drops unsolicited inbound: joe's data that
+  // arrives before bob's next ACK is dropped, not turned into an entry. (With an input-accepting
+  // `eim` natB that data would leave an [UNREPLIED] entry that remaps bob's port, and from then on
+  // each side's packets poison the other NAT: measured, the transfer then fails — see the note
+  // on the peer-moved suite below.)
+  const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim-drop" } });
   let w: P2pWorld;
   beforeAll(async () => {
     w = new P2pWorld(ctx.lab);
@@ -42,37 +47,38 @@ describeNatlab("resilience: NAT state lost mid-transfer", () => {
     await w?.destroy();
   });
 
-  it(`a ${BIG >> 20} MB transfer survives conntrack -F on natA mid-way, byte-exact`, async () => {
-    const bytesIn = async () => (await w.bob())?.peers[0]?.bytesIn ?? null;
-    const start = (await bytesIn()) ?? 0;
-    const sampler = sampleProgress(bytesIn, 50);
-    const transfer = w.sendThroughForward(BIG);
-    // Flush once a quarter of the data went through.
-    const deadline = Date.now() + 60_000;
-    while (((await bytesIn()) ?? 0) - start < BIG / 4 && Date.now() < deadline) await sleep(20);
-    const tFlush = performance.now();
-    const wallFlush = Date.now();
-    await ctx.lab.flushConntrack("a");
-    const r = await transfer;
-    const tEnd = performance.now();
-    const samples = await sampler.stop();
-    expect(r.reply, r.error).toBe(expectedDigest(BIG));
+  for (const side of ["a", "b"] as const)
+    it(`a ${BIG >> 20} MB transfer survives conntrack -F on nat${side.toUpperCase()} mid-way, byte-exact`, async () => {
+      const bytesIn = async () => (await w.bob())?.peers[0]?.bytesIn ?? null;
+      const start = (await bytesIn()) ?? 0;
+      const sampler = sampleProgress(bytesIn, 50);
+      const transfer = w.sendThroughForward(BIG);
+      // Flush once a quarter of the data went through.
+      const deadline = Date.now() + 60_000;
+      while (((await bytesIn()) ?? 0) - start < BIG / 4 && Date.now() < deadline) await sleep(20);
+      const tFlush = performance.now();
+      const wallFlush = Date.now();
+      await ctx.lab.flushConntrack(side);
+      const r = await transfer;
+      const tEnd = performance.now();
+      const samples = await sampler.stop();
+      expect(r.reply, r.error).toBe(expectedDigest(BIG));
 
-    const before = longestStall(samples, samples[0]?.t ?? tFlush, tFlush);
-    // Data already past natA still arrives after the flush: the outage shows as the longest
-    // stall in the seconds after it, to compare with the longest stall before it.
-    const stall = longestStall(samples, tFlush, Math.min(tEnd, tFlush + 10_000));
-    const after = (name: string) =>
-      logLines(w, name, /path lost|roamed|re-punch|introduced|link (died|replaced)|new address/)
-        .filter((l) => l.time >= wallFlush)
-        .map((l) => `${name}: +${l.time - wallFlush} ms ${l.msg}`);
-    console.log(
-      `[natlab] conntrack -F on natA mid-transfer: ${BIG >> 20} MB byte-exact in ${((tEnd - tFlush) / 1000).toFixed(1)} s after the flush; ` +
-        `recovery: bob's bytes in stalled at most ${stall.ms.toFixed(0)} ms in the 10 s after the flush ` +
-        `(from +${(stall.start - tFlush).toFixed(0)} ms; longest stall before the flush ${before.ms.toFixed(0)} ms; sampled every 50 ms)\n${[...after("joe"), ...after("bob")].join("\n")}`,
-    );
-    await w.waitJoe(connected, HEAL_WITHIN_MS);
-  }, 180_000);
+      const before = longestStall(samples, samples[0]?.t ?? tFlush, tFlush);
+      // Data already past the NAT still arrives after the flush: the outage shows as the longest
+      // stall in the seconds after it, to compare with the longest stall before it.
+      const stall = longestStall(samples, tFlush, Math.min(tEnd, tFlush + 10_000));
+      const after = (name: string) =>
+        logLines(w, name, /path lost|roamed|re-punch|introduced|link (died|replaced)|new address/)
+          .filter((l) => l.time >= wallFlush)
+          .map((l) => `${name}: +${l.time - wallFlush} ms ${l.msg}`);
+      console.log(
+        `[natlab] conntrack -F on nat${side.toUpperCase()} mid-transfer: ${BIG >> 20} MB byte-exact in ${((tEnd - tFlush) / 1000).toFixed(1)} s after the flush; ` +
+          `recovery: bob's bytes in stalled at most ${stall.ms.toFixed(0)} ms in the 10 s after the flush ` +
+          `(from +${(stall.start - tFlush).toFixed(0)} ms; longest stall before the flush ${before.ms.toFixed(0)} ms; sampled every 50 ms)\n${[...after("joe"), ...after("bob")].join("\n")}`,
+      );
+      await w.waitJoe(connected, HEAL_WITHIN_MS);
+    }, 180_000);
 });
 
 describeNatlab("resilience: peer moved, peer restarted", () => {

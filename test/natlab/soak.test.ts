@@ -17,7 +17,9 @@ failOnLeftoverNamespaces();
 
 const SOAK = process.env.P2PTUN_SOAK === "1";
 const MINUTES = Number(process.env.P2PTUN_SOAK_MINUTES ?? 30);
-const WARMUP = Number(process.env.P2PTUN_SOAK_WARMUP_MINUTES ?? Math.min(5, MINUTES / 3));
+const WARMUP = Number(
+  process.env.P2PTUN_SOAK_WARMUP_MINUTES ?? Math.min(5, Math.round((MINUTES / 3) * 10) / 10),
+);
 const ECHO_PORT = 7001;
 const ECHO_FORWARD = 2201;
 const ECHO_CLIENT = join(import.meta.dirname, "resilience-echo-client.mjs");
