@@ -5,8 +5,9 @@
  *
  * Asserted: both peers report `connected` over `tcp` with the other's public address, within 5 s
  * of the second registration (the issue's bound), P2PTUN_TCP_ROUNDS times in a row (default 10);
- * a 50 MB byte-exact transfer through joe's forward; ssh through a second forward runs a command
- * in bob's namespace (when OpenSSH is installed); `p2ptun status` says why the path is TCP;
+ * a 50 MB byte-exact transfer through joe's forward; curl through joe's SOCKS endpoint fetches a
+ * page from bob's host; ssh through a second forward runs a command in bob's namespace (when
+ * OpenSSH is installed); `p2ptun status` says why the path is TCP;
  * no UDP ever crossed the core or reached the introducer, and no tunnel byte went through the
  * introducer (its host sees only the two registration connections' packets).
  *
@@ -14,11 +15,13 @@
  * see that UDP cannot work and use TCP at once), and UDP reaching the introducer but no UDP punch
  * getting through (TCP, punched next to UDP and held, is used once the UDP budget is spent).
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { CLI } from "../../src/demo/processes.js";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
-import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
+import { connected, expectedDigest, P2pWorld, registered, TARGET_PORT } from "./p2p-world.js";
 import { SshServer, sshUnavailable } from "./ssh-fixture.js";
 
 failOnLeftoverNamespaces();
@@ -31,6 +34,9 @@ const BIG = 50 * 1024 * 1024;
 const SSH_FORWARD = { host: "127.0.0.1", port: 2201 };
 const SSH_TARGET = "127.0.0.1:22";
 const noSsh = sshUnavailable();
+/** joe's SOCKS endpoint, and a web server on bob's host that only SOCKS clients reach. */
+const SOCKS_LISTEN = "127.0.0.1:1080";
+const WEB = "127.0.0.1:8080";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
@@ -46,9 +52,15 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
     else sshd = await SshServer.start(ctx.lab.b, { host: "127.0.0.1", port: 22 });
     w = new P2pWorld(ctx.lab, {
       extraForwards: [{ listen: `${SSH_FORWARD.host}:${SSH_FORWARD.port}`, connect: SSH_TARGET }],
+      socksListen: SOCKS_LISTEN,
+      bobAllows: [`127.0.0.1:${TARGET_PORT}`, SSH_TARGET, WEB],
     });
     w.startIntroducer();
     w.startTarget("digest");
+    writeFileSync(join(w.dir, "page.txt"), "served on bob's host\n");
+    ctx.lab.b.spawn(["python3", "-m", "http.server", "8080", "--bind", "127.0.0.1", "--directory", w.dir], {
+      stdio: "ignore",
+    });
   });
   afterAll(async () => {
     await w?.destroy();
@@ -101,6 +113,23 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
           expect(text.code).toBe(0);
           expect(text.stdout).toMatch(/bob\s+connected\s+tcp\s/);
           expect(text.stdout).toMatch(/bob: over TCP: UDP is blocked here/);
+          // SOCKS over the TCP path: curl fetches a page from bob's host by address.
+          const curl = await ctx.lab.a.exec(
+            [
+              "curl",
+              "-sS",
+              "--max-time",
+              "20",
+              "--retry",
+              "5",
+              "--retry-connrefused",
+              "--socks5-hostname",
+              SOCKS_LISTEN,
+              `http://${WEB}/page.txt`,
+            ],
+            { timeoutMs: 60_000 },
+          );
+          expect(curl.stdout, curl.stderr).toBe("served on bob's host\n");
           if (sshd) {
             // ssh over the TCP path runs a command in bob's namespace.
             const ssh = await ctx.lab.a.exec(sshd.sshCommand(SSH_FORWARD, "ip netns identify"), {
