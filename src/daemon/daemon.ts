@@ -280,11 +280,12 @@ export class Daemon {
         break;
       }
       case "refused": {
-        this.logger.warn(
+        const peer = e.peerName ? this.peers.get(e.peerName) : undefined;
+        // The one introduction asked after start for a peer we do not need is no cause to warn.
+        this.logger[peer?.isAnnouncing ? "debug" : "warn"](
           { introducer: link.label, request: e.request, peer: e.peerName, code: e.code, reason: e.reason },
           "introducer refused",
         );
-        const peer = e.peerName ? this.peers.get(e.peerName) : undefined;
         if (peer) {
           peer.onRefused(e.reason, now);
           this.rearm(peer);

@@ -127,6 +127,11 @@ export class Peer {
     });
   }
 
+  /** The introduction in flight is the one asked after start for a peer nothing of ours needs. */
+  get isAnnouncing(): boolean {
+    return this.announcing;
+  }
+
   private now(): number {
     return this.o.clock.now();
   }

@@ -52,7 +52,9 @@ describe("Peer announcement after start", () => {
     peer.maybeConnect(clock.now());
     expect(io.introductions).toBe(1);
     expect(peer.state).toBe("idle");
+    expect(peer.isAnnouncing).toBe(true); // the daemon logs the refusal at debug, not warn
     peer.onRefused("joe is not registered", clock.now());
+    expect(peer.isAnnouncing).toBe(false);
     expect(peer.state).toBe("idle");
     for (let t = 0; t < 3 * RETRY_MAX_MS; t += 1000) {
       clock.advance(1000);
