@@ -29,6 +29,13 @@ export const INTRO_MAX_SENDS = 5;
  * ~15 s and gives up on its own introduction after 10 s, both longer.
  */
 export const INTRO_TARGET_MAX_SENDS = 15;
+/**
+ * An INTRODUCE for a configured peer that is not registered waits this long for it to register
+ * before PEER_NOT_REGISTERED: two daemons started together ask for each other before the second
+ * has registered, and should be introduced the moment it does, not after the asker's retry
+ * backoff. Within the requester's INTRODUCE retries (~15 s) and its 10 s introduction timeout.
+ */
+export const INTRO_REGISTRATION_WAIT_MS = 6000;
 /** Bounds on introductions in progress (memory, and a peer cannot keep the introducer busy). */
 export const MAX_PENDING_INTRODUCTIONS = 1024;
 export const MAX_PENDING_PER_REQUESTER = 16;

@@ -24,9 +24,9 @@ import {
   sealIntroducerPacket,
 } from "../wire/introducer.js";
 import {
-  INTRO_MARGIN_MS,
   INTRO_MAX_LEAD_MS,
   INTRO_MAX_SENDS,
+  INTRO_REGISTRATION_WAIT_MS,
   INTRO_RETRY_MS,
   INTRO_TARGET_MAX_SENDS,
   MAX_TRACKED_SOURCES,
@@ -36,7 +36,6 @@ import {
   REGISTRATION_EXPIRY_MS,
 } from "./constants.js";
 import {
-  halfRttOf,
   minTargetLeadMs,
   type PendingIntro,
   PendingIntroductions,
@@ -209,6 +208,12 @@ export class IntroducerCore {
     this.limiter.prune(now);
     for (const p of this.pending.values()) {
       if (p.nextSendAt > now) continue;
+      if (p.phase === "awaitRegistration") {
+        // Registered but its RTT never reported: start anyway, timed with the default RTT.
+        if (this.registry.isRegistered(p.target)) out.push(...this.startIntroduction(p, now));
+        else out.push(...this.refuseRequester(p, "PEER_NOT_REGISTERED", notRegistered(p.target), now));
+        continue;
+      }
       if (p.sends < (p.phase === "awaitTarget" ? INTRO_TARGET_MAX_SENDS : INTRO_MAX_SENDS)) {
         this.count.introductionRepeats++;
         out.push(...this.sendIntroduction(p, now));
@@ -305,7 +310,29 @@ export class IntroducerCore {
         refreshSeconds: REFRESH_SECONDS,
       }),
       ...(changed ? this.reroute(peer, from, now) : []),
+      ...this.startWaiting(peer, now),
     ];
+  }
+
+  /**
+   * `peer` registered: introductions that waited for it start now, with a full lead — once it has
+   * reported its RTT (its client sends a second REGISTER with it right after the first answer),
+   * so that its start instant is timed with its real delay rather than the default.
+   */
+  private startWaiting(peer: PeerEntry, now: number): IntroducerAction[] {
+    if (peer.rttMs === undefined) return [];
+    const out: IntroducerAction[] = [];
+    for (const p of this.pending.values())
+      if (p.phase === "awaitRegistration" && p.target === peer) out.push(...this.startIntroduction(p, now));
+    return out;
+  }
+
+  private startIntroduction(p: PendingIntro, now: number): IntroducerAction[] {
+    this.count.introductionsStarted++;
+    p.phase = "awaitTarget";
+    p.startAt = now + startLeadMs(p.requester, p.target);
+    p.sends = 0;
+    return this.sendIntroduction(p, now);
   }
 
   /**
@@ -352,8 +379,6 @@ export class IntroducerCore {
     if (target === undefined)
       return no("PEER_UNKNOWN", `no peer named "${msg.peerName}" is configured on this introducer`);
     if (target === peer) return no("SELF", `${peer.name} asked to be introduced to itself`);
-    if (!this.registry.isRegistered(target))
-      return no("PEER_NOT_REGISTERED", `${target.name} is not registered with this introducer`);
 
     const existing = this.pending.forPair(peer, target);
     if (existing) {
@@ -370,6 +395,20 @@ export class IntroducerCore {
     }
     if (!this.pending.hasRoomFor(peer))
       return no("BUSY", "too many introductions in progress; try again in a few seconds");
+    if (!this.registry.isRegistered(target)) {
+      // Not yet: it may be starting up. The introduction starts when it registers (startWaiting).
+      this.pending.add({
+        requester: peer,
+        target,
+        requesterTxid: msg.txid,
+        requesterRoute: from,
+        phase: "awaitRegistration",
+        startAt: now,
+        sends: 0,
+        nextSendAt: now + INTRO_REGISTRATION_WAIT_MS,
+      });
+      return [];
+    }
     const p = this.pending.add({
       requester: peer,
       target,
@@ -394,7 +433,7 @@ export class IntroducerCore {
       }
       p.phase = "awaitRequester";
       p.sends = 0;
-      return [...this.retimeLateAck(p, now), ...this.sendIntroduction(p, now)];
+      return this.sendIntroduction(p, now);
     }
     if (p?.phase === "awaitRequester" && peer === p.requester) {
       this.pending.finish(p, { kind: "acked" }, now);
@@ -407,23 +446,6 @@ export class IntroducerCore {
     }
     this.count.staleAcks++; // a duplicate, or for an introduction already finished
     return [];
-  }
-
-  /**
-   * The target's ACK came so late that T would pass before the requester hears of it (the
-   * target's RTT grew since it reported it, or its ACKs were lost until T was close). If the
-   * target can still be told in time, both get a new common T (the target honours a later T for
-   * an introduction it has not started yet) rather than each "now" at different moments.
-   */
-  private retimeLateAck(p: PendingIntro, now: number): IntroducerAction[] {
-    const left = p.startAt - now;
-    if (left >= halfRttOf(p.requester) || left <= halfRttOf(p.target)) return [];
-    const route = this.registry.routeTo(p.target);
-    if (route === undefined) return [];
-    this.count.introductionsRetimed++;
-    const lead = Math.max(halfRttOf(p.target), halfRttOf(p.requester)) + INTRO_MARGIN_MS;
-    p.startAt = now + Math.min(lead, INTRO_MAX_LEAD_MS);
-    return [this.introduction(p, "target", route, now)];
   }
 
   // ---- sending -------------------------------------------------------------------------------
@@ -515,4 +537,8 @@ export class IntroducerCore {
     this.count.sent += out.length;
     return out;
   }
+}
+
+function notRegistered(target: PeerEntry): string {
+  return `${target.name} is not registered with this introducer`;
 }

@@ -31,7 +31,9 @@ import {
 } from "./constants.js";
 import type { PeerEntry, Source } from "./registry.js";
 
-export type IntroPhase = "awaitTarget" | "awaitRequester";
+/** `awaitRegistration`: the target is configured but not registered yet; the introduction starts
+ * when it registers (`nextSendAt` is then the time to give up and refuse PEER_NOT_REGISTERED). */
+export type IntroPhase = "awaitRegistration" | "awaitTarget" | "awaitRequester";
 
 export interface PendingIntro {
   introId: number;

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "../../src/crypto/primitives.js";
 import { IntroducerClient } from "../../src/daemon/introducer-client.js";
 import {
+  INTRO_REGISTRATION_WAIT_MS,
   MAX_PENDING_PER_REQUESTER,
   MAX_TRACKED_SOURCES,
   RATE_BUCKET_CAPACITY,
@@ -101,7 +102,7 @@ describe("IntroducerCore registration", () => {
     net.runFor(5 * 60_000);
     expect(net.core.stats(net.now).registered.map((p) => p.name)).toEqual(["bob"]);
     net.introduce("bob", "joe");
-    net.runFor(1000);
+    net.runFor(INTRO_REGISTRATION_WAIT_MS + 1000);
     expect(net.eventsOf("bob", "refused")[0].out).toMatchObject({
       code: "PEER_NOT_REGISTERED",
       reason: "joe is not registered with this introducer",
@@ -269,6 +270,7 @@ describe("IntroducerCore introductions", () => {
     net.introduce("joe", "carol");
     net.introduce("joe", "joe");
     net.runFor(1000);
+    // carol is configured: the introducer waits a while for her to register before refusing.
     expect(net.eventsOf("joe", "refused").map((e) => e.out)).toEqual([
       {
         type: "refused",
@@ -280,18 +282,20 @@ describe("IntroducerCore introductions", () => {
       {
         type: "refused",
         request: "introduce",
-        peerName: "carol",
-        code: "PEER_NOT_REGISTERED",
-        reason: "carol is not registered with this introducer",
-      },
-      {
-        type: "refused",
-        request: "introduce",
         peerName: "joe",
         code: "SELF",
         reason: "joe asked to be introduced to itself",
       },
     ]);
+    net.runFor(INTRO_REGISTRATION_WAIT_MS);
+    expect(net.eventsOf("joe", "refused").map((e) => e.out)[2]).toEqual({
+      type: "refused",
+      request: "introduce",
+      peerName: "carol",
+      code: "PEER_NOT_REGISTERED",
+      reason: "carol is not registered with this introducer",
+    });
+    expect(net.core.counters().pendingIntroductions).toBe(0);
   });
 
   it("relays the target's refusal as NOT_ACCEPTED and never reveals the target's addresses", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INTRO_RETRY_MS } from "../../src/introducer/constants.js";
+import { INTRO_REGISTRATION_WAIT_MS, INTRO_RETRY_MS } from "../../src/introducer/constants.js";
 import { SimNet } from "./introducer-fixtures.js";
 
 /**
@@ -34,4 +34,50 @@ describe("introduction rerouted to a restarted target", () => {
       expect(Math.abs(j.out.startAt - b.out.startAt)).toBeLessThanOrEqual(1);
     });
   }
+});
+
+/**
+ * Two daemons started together: joe asks for bob before bob's daemon has registered. The
+ * introduction waits for bob and starts the moment he registers, instead of joe being refused
+ * and asking again after his retry backoff.
+ */
+describe("introduction to a peer that registers a little later", () => {
+  for (const laterMs of [100, 1500, 4000]) {
+    it(`starts as soon as the target registers (${laterMs} ms after the request)`, () => {
+      const net = new SimNet();
+      net.add({ name: "joe", publicEndpoint: { host: "198.51.100.7", port: 40001 }, latencyMs: 25 });
+      net.add({ name: "bob", publicEndpoint: { host: "203.0.113.9", port: 50002 }, latencyMs: 30 });
+      net.start("joe");
+      net.runFor(2_000);
+      net.introduce("joe", "bob");
+      net.runFor(laterMs);
+      expect(net.eventsOf("joe", "refused")).toEqual([]);
+      const registeredAt = net.now;
+      net.start("bob");
+      net.runFor(3_000);
+      const [b] = net.eventsOf("bob", "introduction");
+      const [j] = net.eventsOf("joe", "introduction");
+      expect(j?.out.type).toBe("introduction");
+      expect(b?.out.type).toBe("introduction");
+      if (b.out.type !== "introduction" || j.out.type !== "introduction") return;
+      // bob's REGISTER, the INTRODUCTION to him, his ACK, the one to joe: a few one-way trips.
+      expect(j.at - registeredAt).toBeLessThan(300);
+      expect(Math.abs(j.out.startAt - b.out.startAt)).toBeLessThanOrEqual(1);
+      expect(net.eventsOf("joe", "refused")).toEqual([]);
+    });
+  }
+
+  it(`refuses PEER_NOT_REGISTERED after ${INTRO_REGISTRATION_WAIT_MS} ms without a registration`, () => {
+    const net = new SimNet();
+    net.add({ name: "joe", publicEndpoint: { host: "198.51.100.7", port: 40001 }, latencyMs: 25 });
+    net.add({ name: "bob", publicEndpoint: { host: "203.0.113.9", port: 50002 }, latencyMs: 30 });
+    net.start("joe");
+    net.runFor(2_000);
+    net.introduce("joe", "bob");
+    net.runFor(INTRO_REGISTRATION_WAIT_MS - 200);
+    expect(net.eventsOf("joe", "refused")).toEqual([]);
+    net.runFor(400);
+    expect(net.eventsOf("joe", "refused").map((e) => e.out)).toMatchObject([{ code: "PEER_NOT_REGISTERED" }]);
+    expect(net.core.counters().pendingIntroductions).toBe(0);
+  });
 });
