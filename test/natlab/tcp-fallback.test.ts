@@ -11,6 +11,8 @@
  * no UDP ever crossed the core or reached the introducer, and no tunnel byte went through the
  * introducer (its host sees only the two registration connections' packets).
  *
+ * Then joe restarts while bob stays up: they meet over tcp again.
+ *
  * Two more scenarios check the adoption decision: UDP blocked on one NAT only (both peers must
  * see that UDP cannot work and use TCP at once), and UDP reaching the introducer but no UDP punch
  * getting through (TCP, punched next to UDP and held, is used once the UDP budget is spent).
@@ -30,6 +32,7 @@ const ROUNDS = Number(process.env.P2PTUN_TCP_ROUNDS ?? 10);
 /** The issue's bound, from both registered to both connected. */
 const CONNECT_BOUND_MS = 5_000;
 const BIG = 50 * 1024 * 1024;
+const SMALL = 1024 * 1024;
 /** joe's second forward, to a real sshd on bob's host (when OpenSSH is installed). */
 const SSH_FORWARD = { host: "127.0.0.1", port: 2201 };
 const SSH_TARGET = "127.0.0.1:22";
@@ -161,6 +164,23 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
     },
     120_000 + ROUNDS * 20_000,
   );
+
+  it("reconnects over tcp when joe restarts while bob stays up", async () => {
+    w.startBob();
+    await w.waitBob(registered);
+    w.startJoe();
+    await w.waitJoe(connected);
+    await w.waitBob(connected);
+    await w.stop("joe");
+    // bob sees the connection close; joe is gone from the introducer, so bob waits.
+    await w.waitBob((s) => s.peers[0].state !== "connected");
+    w.startJoe();
+    const joe = await w.waitJoe(connected);
+    const bob = await w.waitBob(connected);
+    expect([joe.peers[0].path, bob.peers[0].path]).toEqual(["tcp", "tcp"]);
+    expect((await w.sendThroughForward(SMALL)).reply).toBe(expectedDigest(SMALL));
+    await Promise.all([w.stop("joe"), w.stop("bob")]);
+  }, 90_000);
 });
 
 /**
@@ -171,7 +191,6 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
  * round's request (an introducer issue, reported separately).
  */
 const EXTRA_ROUNDS = Math.min(ROUNDS, 3);
-const SMALL = 1024 * 1024;
 
 describeNatlab("TCP fallback: UDP dropped on joe's NAT only", () => {
   const ctx = useLab({ a: { nat: "udp-blocked-drop" }, b: { nat: "eim-drop" } });
