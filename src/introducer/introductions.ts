@@ -64,11 +64,6 @@ export function minTargetLeadMs(requester: PeerEntry, target: PeerEntry): number
   return Math.min(rttOf(target) + rttOf(requester) / 2, INTRO_MAX_LEAD_MS / 2);
 }
 
-/** The one-way delay to `peer`, as the introducer estimates it (half its reported RTT). */
-export function halfRttOf(peer: PeerEntry): number {
-  return rttOf(peer) / 2;
-}
-
 /** The delay a peer is told: start at T once the packet, sent at `now`, has arrived. */
 export function startInMsFor(peer: PeerEntry, startAt: number, now: number): number {
   return Math.max(0, Math.round(startAt - now - rttOf(peer) / 2));

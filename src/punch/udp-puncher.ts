@@ -158,15 +158,23 @@ export class UdpPuncher {
   }
 
   /**
-   * The introducer moved the common start instant later (our ACK was late, the peer was told the
-   * new one). Honoured only while we are still waiting: probing early is what makes a NAT that
-   * sees our packet before its own mapping exists remap or blacklist us.
+   * The introducer moved the common start instant later: our ACK was lost or late, and the peer
+   * was told the new instant. While waiting we simply start later. If we already began probing
+   * (we acted on an earlier copy), we probe again from the new instant on, with a fresh schedule
+   * and budget, because that is when the peer primes its NAT and starts answering; our early
+   * probes may have hit its NAT first, and the prflx candidates its probes reveal cover a remap.
    */
   retime(startAt: Millis, now: Millis): boolean {
-    if (this.state !== "waiting" || now >= this.startAt || startAt <= this.startAt) return false;
-    this.deadline += startAt - this.startAt;
-    for (const p of this.probes) if (p.sent === 0 || p.nextAt === this.startAt) p.nextAt = startAt;
+    if (startAt <= this.startAt || startAt <= now) return false;
+    if (this.state !== "waiting" && this.state !== "probing") return false;
+    this.phase = "waiting";
     this.startAt = startAt;
+    this.deadline = startAt + this.o.budgetMs;
+    for (const p of this.probes) {
+      p.nextAt = startAt;
+      p.interval = this.o.firstIntervalMs;
+      p.sent = 0;
+    }
     return true;
   }
 

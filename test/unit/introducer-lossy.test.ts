@@ -63,10 +63,11 @@ describe("introducer over a lossy network", () => {
           const [j] = joeIntro;
           const [b] = bobIntro;
           if (j?.out.type === "introduction" && b?.out.type === "introduction") {
-            // bob follows a later T from a repeat while it has not started (its ACK was late).
+            // bob follows a later T from a repeat (its ACK was lost or late): its puncher starts
+            // then, or probes again from then if it had started on an earlier copy.
             let bobStart = b.out.startAt;
             for (const r of net.eventsOf("bob", "retimed"))
-              if (r.out.type === "retimed" && r.at < bobStart) bobStart = r.out.startAt;
+              if (r.out.type === "retimed") bobStart = r.out.startAt;
             const inTime = j.out.startAt > j.at && bobStart > b.at;
             // Jitter delays each packet by 0..J ms: a side's flight time and its RTT/2 estimate
             // both lie in [L, L+J], so each side may be off by ±J, the two by 2J (+1 rounding).

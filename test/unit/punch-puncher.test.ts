@@ -68,7 +68,7 @@ describe("UdpPuncher", () => {
     expect(first.every((s) => s.ttl === undefined)).toBe(true);
   });
 
-  it("moves its start to a later instant while waiting, and refuses to once probing began", () => {
+  it("moves its start to a later instant, and restarts its probes from it if it began already", () => {
     const { a } = pair();
     const p = new UdpPuncher(a, CANDS, 1_000);
     p.start(0);
@@ -77,7 +77,12 @@ describe("UdpPuncher", () => {
     expect(p.nextTimer()).toBe(1_600);
     expect(sends(p.tick(1_000))).toEqual([]);
     expect(sends(p.tick(1_600)).map((s) => s.to)).toEqual([HOST, SRFLX]);
-    expect(p.retime(5_000, 1_600)).toBe(false); // already probing
+    // Probing already (we acted on an earlier copy): probe again from the new instant.
+    expect(p.retime(5_000, 1_700)).toBe(true);
+    expect(p.nextTimer()).toBe(5_000);
+    expect(sends(p.tick(4_999))).toEqual([]);
+    expect(sends(p.tick(5_000)).map((s) => s.to)).toEqual([HOST, SRFLX]);
+    expect(p.retime(4_000, 5_001)).toBe(false); // not later
   });
 
   it("sends no primer when primerTtl is 0 and probes at once when the start instant has passed", () => {
