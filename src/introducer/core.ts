@@ -24,7 +24,6 @@ import {
   sealIntroducerPacket,
 } from "../wire/introducer.js";
 import {
-  INTRO_MARGIN_MS,
   INTRO_MAX_LEAD_MS,
   INTRO_MAX_SENDS,
   INTRO_REGISTRATION_WAIT_MS,
@@ -37,7 +36,6 @@ import {
   REGISTRATION_EXPIRY_MS,
 } from "./constants.js";
 import {
-  halfRttOf,
   minTargetLeadMs,
   type PendingIntro,
   PendingIntroductions,
@@ -435,7 +433,7 @@ export class IntroducerCore {
       }
       p.phase = "awaitRequester";
       p.sends = 0;
-      return [...this.retimeLateAck(p, now), ...this.sendIntroduction(p, now)];
+      return this.sendIntroduction(p, now);
     }
     if (p?.phase === "awaitRequester" && peer === p.requester) {
       this.pending.finish(p, { kind: "acked" }, now);
@@ -448,23 +446,6 @@ export class IntroducerCore {
     }
     this.count.staleAcks++; // a duplicate, or for an introduction already finished
     return [];
-  }
-
-  /**
-   * The target's ACK came so late that T would pass before the requester hears of it (the
-   * target's RTT grew since it reported it, or its ACKs were lost until T was close). If the
-   * target can still be told in time, both get a new common T (the target honours a later T for
-   * an introduction it has not started yet) rather than each "now" at different moments.
-   */
-  private retimeLateAck(p: PendingIntro, now: number): IntroducerAction[] {
-    const left = p.startAt - now;
-    if (left >= halfRttOf(p.requester) || left <= halfRttOf(p.target)) return [];
-    const route = this.registry.routeTo(p.target);
-    if (route === undefined) return [];
-    this.count.introductionsRetimed++;
-    const lead = Math.max(halfRttOf(p.target), halfRttOf(p.requester)) + INTRO_MARGIN_MS;
-    p.startAt = now + Math.min(lead, INTRO_MAX_LEAD_MS);
-    return [this.introduction(p, "target", route, now)];
   }
 
   // ---- sending -------------------------------------------------------------------------------
