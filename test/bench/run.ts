@@ -61,7 +61,7 @@ function progress(msg: string): void {
   process.stderr.write(`  · ${msg}\n`);
 }
 
-/** Drops `percent` % of UDP packets on this namespace's loopback (both directions). */
+/** Drops `percent` % of UDP packets arriving on this namespace's loopback (both directions). */
 function setLoss(percent: number): void {
   try {
     execFileSync("nft", ["delete", "table", "inet", "benchloss"], { stdio: "ignore" });
@@ -69,8 +69,10 @@ function setLoss(percent: number): void {
   if (percent <= 0) return;
   const rules = [
     "table inet benchloss {",
-    " chain out {",
-    "  type filter hook output priority 0;",
+    // On input, not output: a packet netfilter drops on output fails the sender's sendto()
+    // with EPERM, which kcptun takes as a dead connection; real loss is silent.
+    " chain in {",
+    "  type filter hook input priority 0;",
     `  meta l4proto udp numgen random mod 100 < ${percent} drop`,
     " }",
     "}",
