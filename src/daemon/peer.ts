@@ -352,6 +352,7 @@ export class Peer {
     this.usePath(endpoint, undefined, now);
     this.setState("connected", null);
     this.failures = 0;
+    this.link?.pathChanged(); // a re-punch: data stuck on the old path goes out now
     this.runLink(this.linkCtl.sessionUp(now));
     this.resolveWaiters();
   }
@@ -360,6 +361,7 @@ export class Peer {
     this.log.info({ endpoint: formatEndpoint(endpoint) }, `peer ${this.name}: roamed`);
     if (this.enterTcp(endpoint)) return;
     this.usePath(endpoint, undefined, now);
+    this.link?.pathChanged();
     if (this.state !== "connected") this.setState("connected", null);
   }
 

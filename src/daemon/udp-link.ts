@@ -99,6 +99,11 @@ export class UdpLink {
     noteTunnelBytes(packet.length);
   }
 
+  /** The session now runs over a new, proven path (see ReliableChannel.pathChanged). */
+  pathChanged(): void {
+    if (!this.closed) this.driver.pathChanged();
+  }
+
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;

@@ -88,6 +88,24 @@ describe("loss detection", () => {
     expect(gaps.at(-1)).toBe(8000);
     expect(a.stats().probeTimeouts).toBe(5);
   });
+
+  it("starts the probe backoff over when the path changed, so the new path is probed at once", () => {
+    const a = new ReliableChannel({ now: 0, deadPeerTimeoutMs: 0, idleTimeoutMs: 0, maxPtoCount: 8 });
+    a.write(data(500), 0);
+    drain(a, 0);
+    let t = 0;
+    for (let i = 0; i < 5; i++) {
+      t = a.nextTimeout() ?? Number.NaN;
+      drain(a, t);
+    }
+    const backedOff = (a.nextTimeout() ?? Number.NaN) - t;
+    expect(backedOff).toBe(8000);
+    // A re-punch at t + 1 s: the next probe goes one base PTO after the last send, not 8 s.
+    a.pathChanged();
+    expect(a.stats().ptoCount).toBe(0);
+    expect((a.nextTimeout() ?? Number.NaN) - t).toBeLessThan(backedOff / 4);
+    expect(streamOffsets(drain(a, Math.max(t + 1000, a.nextTimeout() ?? 0)))).toContain(0);
+  });
 });
 
 describe("acknowledgements", () => {

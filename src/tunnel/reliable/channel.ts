@@ -352,6 +352,15 @@ export class ReliableChannel {
     if (this.keepaliveMs > 0 && now >= this.lastEliciting + this.keepaliveMs) this.keepalivePending = true;
   }
 
+  /**
+   * The path under the channel changed and was just proven (re-punched, or the peer roamed): the
+   * probe backoff earned on the dead path would only delay the first retransmission on the new
+   * one (by up to MAX_PTO_PERIOD_MS), so it starts over.
+   */
+  pathChanged(): void {
+    this.recovery.ptoCount = 0;
+  }
+
   /** Fires when an outstanding packet crosses the time threshold (9/8 RTT): it is lost. */
   private onLossTimer(now: number): void {
     this.recovery.onLossTimeout(now);

@@ -69,6 +69,12 @@ export class ReliableDriver extends EventEmitter<ReliableDriverEvents> {
     this.schedule();
   }
 
+  /** See ReliableChannel.pathChanged: retransmit on the new path without the old backoff. */
+  pathChanged(): void {
+    this.channel.pathChanged();
+    this.schedule();
+  }
+
   /** Stops emitting 'data'; unread bytes stay in the channel and its window closes. */
   pause(): void {
     this.paused = true;
