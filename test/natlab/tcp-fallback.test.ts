@@ -108,7 +108,7 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
           expect(r.reply).toBe(expectedDigest(BIG));
           const text = await ctx.lab.a.exec([
             process.execPath,
-            CLI,
+            process.env.P2PTUN_CLI ?? CLI, // the build the daemons run (see p2p-world.ts)
             "status",
             "--control",
             w.world.joeControl,
