@@ -83,7 +83,7 @@ async function systemResolve(name: string): Promise<string[]> {
 function connectOnce(ip: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: a FIN from the target must end only one direction of the spliced stream.
-    const socket = connect({ host: ip, port, allowHalfOpen: true });
+    const socket = connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
     const fail = (err: StreamRefusedError) => {
       cleanup();
       socket.destroy();

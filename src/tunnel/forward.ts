@@ -26,7 +26,7 @@ export interface ForwardHandle {
 export async function startForward(opts: ForwardOptions): Promise<ForwardHandle> {
   const counts = { active: 0, total: 0, refused: 0 };
   const sockets = new Set<Socket>();
-  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => {
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (sock) => {
     counts.total++;
     counts.active++;
     sockets.add(sock);

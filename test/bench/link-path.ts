@@ -69,6 +69,10 @@ async function setup(): Promise<[End, End]> {
       sendPayload: (p) => run(self, other, self.manager.send(self.peerKey, p, systemClock.now())),
       onStream: (req) => {
         const s = req.accept();
+        if (req.target === "echo:1") {
+          s.on("data", (d: Buffer) => s.write(d));
+          return;
+        }
         s.on("data", (d: Buffer) => {
           received += d.length;
           if (received >= want) done?.();
@@ -107,6 +111,24 @@ async function transfer(stream: MuxStream, bytes: number): Promise<{ mbps: numbe
   return { mbps: (mb * 8) / secs, cpuMsPerMb: (cpu.user + cpu.system) / 1000 / mb };
 }
 
+/** Median round trip (ms) of `count` 1-byte pings through an echoing stream. */
+async function pingPong(stream: MuxStream, count: number): Promise<number> {
+  const rtts: number[] = [];
+  await new Promise<void>((resolve) => {
+    let t = performance.now();
+    stream.on("data", () => {
+      rtts.push(performance.now() - t);
+      if (rtts.length >= count) return resolve();
+      t = performance.now();
+      stream.write(Buffer.of(1));
+    });
+    stream.write(Buffer.of(1));
+  });
+  stream.removeAllListeners("data");
+  rtts.sort((x, y) => x - y);
+  return rtts[rtts.length >> 1];
+}
+
 const mb = Number(process.argv[2] ?? 200);
 const repeats = Number(process.argv[3] ?? 5);
 const [a] = await setup();
@@ -123,4 +145,8 @@ console.log(
     `CPU ${mid(cpu).toFixed(2)} ms/MB both ends (${cpu[0].toFixed(2)}–${cpu[cpu.length - 1].toFixed(2)}); ` +
     `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
 );
+const echo = await a.link!.mux.open("echo:1");
+const pings = [];
+for (let i = 0; i < 3; i++) pings.push((await pingPong(echo, 2000)).toFixed(3));
+console.log(`1-byte ping-pong through the link path (same process): median ${pings.join(" / ")} ms`);
 process.exit(0);

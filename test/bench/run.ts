@@ -438,6 +438,9 @@ async function main(): Promise<void> {
     }
 
     if (ONLY.has("rtt")) {
+      // Warm-up as for throughput: the small-packet code paths get compiled before they are timed.
+      await echoRtt(P.fwdEcho, 1000).catch((e) => progress(`echo warm-up failed: ${e.message}`));
+      if (haveKcp) await echoRtt(P.kcpEchoC, 1000).catch(() => {});
       const a = await repeat("p2ptun echo RTT", () => echoRtt(P.fwdEcho, 2000));
       const b = await repeat("TCP echo RTT", () => echoRtt(P.echo, 2000));
       const c = haveKcp ? await repeat("kcptun echo RTT", () => echoRtt(P.kcpEchoC, 2000)) : undefined;
