@@ -75,9 +75,9 @@ describeNatlab("resilience: two introducers, the first down from the start", () 
     w.startTarget("digest");
     const viaSecond = (s: DaemonStatus) =>
       s.introducers.length === 2 && !s.introducers[0]!.registered && s.introducers[1]!.registered;
-    const t0 = performance.now();
     w.startBob();
     await w.waitBob(viaSecond);
+    const t0 = performance.now();
     w.startJoe();
     await w.waitJoe(viaSecond);
     const joe = await w.waitJoe(connected, 30_000);
@@ -92,7 +92,7 @@ describeNatlab("resilience: two introducers, the first down from the start", () 
     await Promise.all([w.waitJoe(registered, 45_000), w.waitBob(registered, 45_000)]);
     expect((await w.joe())?.peers[0]?.state).toBe("connected");
     console.log(
-      `[natlab] two introducers, first down: registered via the second and connected ${(took / 1000).toFixed(1)} s after bob started`,
+      `[natlab] two introducers, first down: registered via the second and connected ${(took / 1000).toFixed(1)} s after joe started`,
     );
   }, 150_000);
 });
