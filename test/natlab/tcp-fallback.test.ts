@@ -7,7 +7,7 @@
  * of the second registration (the issue's bound), P2PTUN_TCP_ROUNDS times in a row (default 10);
  * a 50 MB byte-exact transfer through joe's forward; curl through joe's SOCKS endpoint fetches a
  * page from bob's host; ssh through a second forward runs a command in bob's namespace (when
- * OpenSSH is installed); `p2ptun status` says why the path is TCP;
+ * OpenSSH is installed); `p2ptun status` says why the path is TCP and `p2ptun ping` answers via tcp;
  * no UDP ever crossed the core or reached the introducer, and no tunnel byte went through the
  * introducer (its host sees only the two registration connections' packets).
  *
@@ -116,6 +116,19 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
           expect(text.code).toBe(0);
           expect(text.stdout).toMatch(/bob\s+connected\s+tcp\s/);
           expect(text.stdout).toMatch(/bob: over TCP: UDP is blocked here/);
+          // p2ptun ping measures round trips over the TCP path's mux.
+          const ping = await ctx.lab.a.exec([
+            process.execPath,
+            process.env.P2PTUN_CLI ?? CLI,
+            "ping",
+            "bob",
+            "--count",
+            "2",
+            "--control",
+            w.world.joeControl,
+          ]);
+          expect(ping.code, ping.stderr).toBe(0);
+          expect(ping.stdout).toMatch(/^pong from bob \(203\.0\.113\.66:\d+\) via tcp in \d+\.\d+ms\n/);
           // SOCKS over the TCP path: curl fetches a page from bob's host by address.
           const curl = await ctx.lab.a.exec(
             [
