@@ -55,9 +55,9 @@ export const DEFAULT_MAX_STREAMS = 1024;
 /**
  * Queued-but-unsent bytes per stream above which the stream's Duplex stops accepting writes.
  * The channel below buffers the bulk; this only stages bytes until the next pull, so it is kept
- * small: 64 busy streams hold 8 MB here, not 16 (daemon RSS).
+ * small: 64 busy streams hold 4 MB here, not 16 (daemon RSS).
  */
-export const DEFAULT_STREAM_SEND_BUFFER = 128 * 1024;
+export const DEFAULT_STREAM_SEND_BUFFER = 64 * 1024;
 
 /** Mux keepalive: a PING this often; no bytes at all from the peer for the timeout ends the session. */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
