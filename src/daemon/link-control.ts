@@ -75,11 +75,13 @@ export class LinkControl {
         return [];
       }
       if (type === INNER.LINK_REQUEST) {
-        if (value !== this.lastServedWish) {
-          this.lastServedWish = value;
-          return this.needLink(now);
-        }
-        return this.current ? [this.open(now)] : this.needLink(now);
+        const fresh = value !== this.lastServedWish;
+        this.lastServedWish = value;
+        // A link the follower has not acknowledged yet is new to it anyway: offer that one. At
+        // session start both sides act at once, and the follower's REQUEST crossing our OPEN
+        // must not replace a link that streams may already be using.
+        if (this.current && (!fresh || !this.acked)) return [this.open(now)];
+        return this.needLink(now);
       }
       return [];
     }
