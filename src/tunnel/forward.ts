@@ -26,36 +26,39 @@ export interface ForwardHandle {
 export async function startForward(opts: ForwardOptions): Promise<ForwardHandle> {
   const counts = { active: 0, total: 0, refused: 0 };
   const sockets = new Set<Socket>();
-  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (sock) => {
-    counts.total++;
-    counts.active++;
-    sockets.add(sock);
-    const from = `${sock.remoteAddress}:${sock.remotePort}`;
-    sock.on("error", () => {}); // reported through splice or the open failure below
-    sock.once("close", () => {
-      counts.active--;
-      sockets.delete(sock);
-    });
-    opts.open(opts.target).then(
-      (stream) => {
-        if (sock.destroyed) {
-          stream.destroy();
-          return;
-        }
-        void splice(sock, stream);
-        sock.resume();
-      },
-      (err) => {
-        counts.refused++;
-        const r = toStreamRefused(err);
-        opts.logger.warn(
-          { from, target: opts.target, code: r.code, reason: r.reason },
-          "forward: stream refused",
-        );
-        sock.destroy();
-      },
-    );
-  });
+  const server: Server = createServer(
+    { allowHalfOpen: true, pauseOnConnect: true, noDelay: true },
+    (sock) => {
+      counts.total++;
+      counts.active++;
+      sockets.add(sock);
+      const from = `${sock.remoteAddress}:${sock.remotePort}`;
+      sock.on("error", () => {}); // reported through splice or the open failure below
+      sock.once("close", () => {
+        counts.active--;
+        sockets.delete(sock);
+      });
+      opts.open(opts.target).then(
+        (stream) => {
+          if (sock.destroyed) {
+            stream.destroy();
+            return;
+          }
+          void splice(sock, stream);
+          sock.resume();
+        },
+        (err) => {
+          counts.refused++;
+          const r = toStreamRefused(err);
+          opts.logger.warn(
+            { from, target: opts.target, code: r.code, reason: r.reason },
+            "forward: stream refused",
+          );
+          sock.destroy();
+        },
+      );
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.listen.port, opts.listen.host, () => {
