@@ -24,7 +24,6 @@ import {
   sealIntroducerPacket,
 } from "../wire/introducer.js";
 import {
-  INTRO_MAX_LEAD_MS,
   INTRO_MAX_SENDS,
   INTRO_REGISTRATION_WAIT_MS,
   INTRO_RETRY_MS,
