@@ -9,7 +9,6 @@ import { type IncomingStream, MuxSession } from "../tunnel/mux/index.js";
 import { ReliableChannel, ReliableDriver } from "../tunnel/reliable/index.js";
 import type { Clock } from "../util/clock.js";
 import { CHANNEL_PREFIX, writeChannelPrefix } from "../wire/inner.js";
-import { noteTunnelBytes } from "./gc-pacer.js";
 import { LINK_IDLE_TIMEOUT_MS, LINK_KEEPALIVE_MS } from "./peer-constants.js";
 
 /** Session DATA header (1+4+8) + AEAD tag (16) + inner type and link id (5). */
@@ -80,7 +79,6 @@ export class UdpLink {
       send: (datagram) => {
         writeChannelPrefix(datagram, this.id);
         o.sendPayload(datagram);
-        noteTunnelBytes(datagram.length);
       },
     });
     this.driver.on("dead", (why) => {
@@ -96,7 +94,6 @@ export class UdpLink {
 
   input(packet: Buffer): void {
     this.driver.input(packet);
-    noteTunnelBytes(packet.length);
   }
 
   /** The session now runs over a new, proven path (see ReliableChannel.pathChanged). */
