@@ -27,3 +27,9 @@ export const INTERNET_MAX_DATAGRAM = 1452;
  */
 export const LINK_KEEPALIVE_MS = 40_000;
 export const LINK_IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * An introduction that cannot give a path yet (UDP blocked here, the peer not on TCP yet) is
+ * asked for again after this long, without counting as a failure.
+ */
+export const NO_PATH_YET_RETRY_MS = 1_000;

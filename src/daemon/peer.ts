@@ -186,6 +186,17 @@ export class Peer {
   onIntroduction(candidates: Candidate[], startAt: number, now: number): void {
     this.introductionDeadline = undefined;
     this.announcing = false;
+    if (this.o.io.ourSrflx() === undefined && !candidates.some((c) => c.kind === "tcp")) {
+      // We have no public UDP endpoint (UDP is blocked here: we were introduced over TCP) and the
+      // peer offers no TCP endpoint (its TCP registration is usually a moment behind its UDP
+      // one): no path can come of this introduction. Ask again shortly instead of spending the
+      // UDP punch budget on a punch that cannot work.
+      if (this.state === "connected") return;
+      this.retryAt = now + K.NO_PATH_YET_RETRY_MS;
+      this.setState("connecting", "UDP is blocked here and the peer has no TCP endpoint yet; asking again");
+      this.o.io.rearm();
+      return;
+    }
     this.counters.punchAttempts++;
     this.puncher = new UdpPuncher(this.disco, candidates, startAt, {
       primerTtl: this.o.primerTtl,
