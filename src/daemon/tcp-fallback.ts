@@ -52,6 +52,8 @@ export interface PeerTcpIo {
 export type TcpCarrier = TcpLinkCarrier & { id: TcpTransport; why: string };
 
 interface PeerTcp {
+  /** The peer's TCP endpoint this attempt punches to. */
+  remote: Endpoint;
   abort: AbortController | null;
   transport: TcpTransport | null;
   /** Use the connection as soon as it exists. */
@@ -112,8 +114,21 @@ export class TcpFallback {
           : "the UDP punch failed";
     const old = this.peers.get(peerId);
     if (old?.adopted && old.transport && !old.transport.isClosed) return; // in use: keep it
+    const running = old?.abort != null || (old?.transport != null && !old.transport.isClosed);
+    if (old && running && old.failure === null && sameEndpoint(old.remote, remote)) {
+      // A second introduction (crossing requests, or the one we ask for after starting) while this
+      // punch runs or its connection is held: keep it. The peer may have adopted that connection
+      // already, and a new punch from the same port would only be dropped by the peer's NAT.
+      if (udpHopeless) {
+        old.wantAdopt = true;
+        old.why = why;
+        this.adopt(peerId, old);
+      }
+      return;
+    }
     this.drop(peerId);
     const st: PeerTcp = {
+      remote,
       abort: new AbortController(),
       transport: null,
       wantAdopt: udpHopeless,

@@ -140,6 +140,20 @@ describe("TcpFallback", () => {
     expect(t.fb.carrier("P", t.remote)?.why).toBe("UDP is blocked at bob (it has no public UDP endpoint)");
   });
 
+  it("a second introduction keeps the punch in flight or the connection it made (crossing requests)", async () => {
+    const t = await setup();
+    t.fb.introduced("P", "bob", t.candidates(true), systemClock.now(), true);
+    t.fb.introduced("P", "bob", t.candidates(true), systemClock.now(), true); // while punching
+    await t.connected();
+    // A third, now that UDP cannot work: the held connection is adopted, no new punch.
+    t.fb.introduced("P", "bob", t.candidates(true), systemClock.now(), false);
+    expect(t.events).toEqual(["adopt P"]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.fb.counters.punches).toBe(1);
+    expect(t.peerSide.accepted.length).toBe(1);
+    expect(t.peerSide.accepted[0].destroyed).toBe(false);
+  });
+
   it("holds the connection while UDP may work; adopts when the UDP punch fails, and at once next time", async () => {
     const t = await setup();
     t.fb.introduced("P", "bob", t.candidates(true), systemClock.now(), true);
