@@ -60,6 +60,8 @@ function window(samples: Sample[], from: number, to: number): { rssKb: number; c
 
 describeNatlab("soak: 30 minutes of mixed traffic, RSS flat", () => {
   if (!SOAK) {
+    // Skipped by default: a 30-minute run does not belong in every `npm test` (issue 6 lets the
+    // soak run only with P2PTUN_SOAK=1); its last result is in the README's "Long run" section.
     it.skip("runs only with P2PTUN_SOAK=1 (P2PTUN_SOAK_MINUTES sets the length, default 30)", () => {});
     return;
   }
