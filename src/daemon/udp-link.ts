@@ -12,7 +12,7 @@ import { CHANNEL_PREFIX, writeChannelPrefix } from "../wire/inner.js";
 import { LINK_IDLE_TIMEOUT_MS, LINK_KEEPALIVE_MS } from "./peer-constants.js";
 
 /** Session DATA header (1+4+8) + AEAD tag (16) + inner type and link id (5). */
-export const UDP_LINK_OVERHEAD = 13 + 16 + 5;
+export const UDP_LINK_OVERHEAD = 13 + 16 + CHANNEL_PREFIX;
 
 /** Send buffer of a link over loopback (bytes written and not yet acknowledged). */
 export const LOOPBACK_SEND_BUFFER_BYTES = 4 * 1024 * 1024;

@@ -37,17 +37,8 @@ export function writeChannelPrefix(buf: Buffer, linkId: number): void {
   buf.writeUInt32BE(linkId >>> 0, 1);
 }
 
-/** Prepends [CHANNEL][linkId] to a channel packet (one copy, as the session encrypts it anyway). */
-export function encodeChannelPacket(linkId: number, packet: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(5 + packet.length);
-  b[0] = INNER.CHANNEL;
-  b.writeUInt32BE(linkId >>> 0, 1);
-  packet.copy(b, 5);
-  return b;
-}
-
 /** Splits a CHANNEL payload into its link id and packet, or null when too short. */
 export function decodeChannelPacket(payload: Buffer): { linkId: number; packet: Buffer } | null {
-  if (payload.length < 5) return null;
-  return { linkId: payload.readUInt32BE(1), packet: payload.subarray(5) };
+  if (payload.length < CHANNEL_PREFIX) return null;
+  return { linkId: payload.readUInt32BE(1), packet: payload.subarray(CHANNEL_PREFIX) };
 }
