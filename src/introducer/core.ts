@@ -210,7 +210,15 @@ export class IntroducerCore {
       if (p.phase === "awaitRegistration") {
         // Registered but its RTT never reported: start anyway, timed with the default RTT.
         if (this.registry.isRegistered(p.target)) out.push(...this.startIntroduction(p, now));
-        else out.push(...this.refuseRequester(p, "PEER_NOT_REGISTERED", notRegistered(p.target), now));
+        else
+          out.push(
+            ...this.refuseRequester(
+              p,
+              "PEER_NOT_REGISTERED",
+              `${p.target.name} is not registered with this introducer`,
+              now,
+            ),
+          );
         continue;
       }
       if (p.sends < (p.phase === "awaitTarget" ? INTRO_TARGET_MAX_SENDS : INTRO_MAX_SENDS)) {
@@ -455,36 +463,28 @@ export class IntroducerCore {
     const route = toTarget ? this.registry.routeTo(p.target) : p.requesterRoute;
     if (route === undefined) return this.unreachable(p, now); // the target's registration expired
     // The target must ACK, and the requester hear back, before T. A T closer than that (the target
-    // was unreachable so far) moves later; a target that acted on an earlier copy and has not
-    // started yet moves with it, so the requester can be given the T of the latest copy.
+    // was unreachable so far) moves later; a target that acted on an earlier copy follows it (its
+    // client reports `retimed` and the puncher probes from the new T), so the requester can be
+    // given the T of the latest copy.
     if (toTarget && p.startAt - now < minTargetLeadMs(p.requester, p.target)) {
       if (p.sends > 0) this.count.introductionsRetimed++;
       p.startAt = now + startLeadMs(p.requester, p.target);
     }
     p.sends++;
     p.nextSendAt = now + INTRO_RETRY_MS;
-    return [this.introduction(p, toTarget ? "target" : "requester", route, now)];
-  }
-
-  /** One INTRODUCTION of `p` to its target (about the requester) or requester (about the target). */
-  private introduction(
-    p: PendingIntro,
-    to: "target" | "requester",
-    route: Source,
-    now: number,
-  ): IntroducerAction {
-    const toTarget = to === "target";
     const recipient = toTarget ? p.target : p.requester;
     const about = toTarget ? p.requester : p.target;
-    return this.seal(recipient, route, {
-      type: "introduction",
-      txid: toTarget ? 0 : p.requesterTxid,
-      introId: p.introId,
-      peerName: about.name,
-      peerPublicKey: about.publicKey,
-      candidates: this.registry.candidatesOf(about),
-      startInMs: startInMsFor(recipient, p.startAt, now),
-    });
+    return [
+      this.seal(recipient, route, {
+        type: "introduction",
+        txid: toTarget ? 0 : p.requesterTxid,
+        introId: p.introId,
+        peerName: about.name,
+        peerPublicKey: about.publicKey,
+        candidates: this.registry.candidatesOf(about),
+        startInMs: startInMsFor(recipient, p.startAt, now),
+      }),
+    ];
   }
 
   private unreachable(p: PendingIntro, now: number): IntroducerAction[] {
@@ -536,8 +536,4 @@ export class IntroducerCore {
     this.count.sent += out.length;
     return out;
   }
-}
-
-function notRegistered(target: PeerEntry): string {
-  return `${target.name} is not registered with this introducer`;
 }
