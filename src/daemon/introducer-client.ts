@@ -95,8 +95,8 @@ export type IntroducerClientOutput =
     }
   /**
    * A repeat of an introduction we accepted carries a later start instant: the introducer moved
-   * T because our ACK was late or lost (the requester is told the new T). Start then, if not yet
-   * started.
+   * T because our ACK was late or lost (the requester is told the new T). Start then; if the
+   * punch already started on the earlier T, probe again from the new one.
    */
   | { type: "retimed"; introId: number; peerName: string; startAt: number }
   /** Someone not in our peers list asked for us; we declined (the introducer tells them). */

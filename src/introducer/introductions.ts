@@ -15,8 +15,9 @@
  * close for the target's ACK and the requester's INTRODUCTION to arrive before it (the target was
  * unreachable for a while, e.g. it restarted behind a new port). Each peer sends its punch primer
  * when its INTRODUCTION arrives and probes from T on, so both must hear of the introduction
- * before T; a T in the past would start them at different moments. The target's client honours
- * a later T from a repeat it has not started yet, so the T of the latest send is the common one.
+ * before T; a T in the past would start them at different moments. The target's client follows
+ * a later T from a repeat (probing again from it if it had started), so the T of the latest send
+ * is the common one.
  */
 import type { RefusalCode } from "../wire/introducer.js";
 import {
