@@ -6,8 +6,9 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
-import { UdpSender } from "../punch/udp-adapter.js";
+import { type Datagram, UdpSender } from "../punch/udp-adapter.js";
 import { type Endpoint, normalizeIp } from "../util/addr.js";
+import { literalLookup } from "../util/literal-lookup.js";
 
 export type PacketHandler = (packet: Buffer, from: Endpoint) => void;
 
@@ -31,7 +32,11 @@ export class UdpEndpoint {
   }
 
   static async bind(bind: Endpoint): Promise<UdpEndpoint> {
-    const socket = createSocket({ type: isIP(bind.host) === 6 ? "udp6" : "udp4", reuseAddr: false });
+    const socket = createSocket({
+      type: isIP(bind.host) === 6 ? "udp6" : "udp4",
+      reuseAddr: false,
+      lookup: literalLookup,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.bind(bind.port, bind.host, () => {
@@ -70,9 +75,13 @@ export class UdpEndpoint {
   }
 
   /** Sends a datagram; errors (e.g. EHOSTUNREACH from ICMP) are counted, never thrown. */
-  send(packet: Buffer, to: Endpoint, ttl?: number): void {
-    this.sender.send(packet, to, ttl).catch(() => this.counters.sendErrors++);
+  send(packet: Datagram, to: Endpoint, ttl?: number): void {
+    this.sender.post(packet, to, ttl, this.onSent);
   }
+
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.counters.sendErrors++;
+  };
 
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.close(() => resolve()));

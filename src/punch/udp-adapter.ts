@@ -1,32 +1,46 @@
 /**
  * Sends datagrams on the daemon's one UDP socket, some with a short IP TTL (the punch primer).
  *
- * Node sets the TTL per socket (setTTL), not per datagram, and a send completes asynchronously:
- * dgram resolves even an IP literal through an asynchronous lookup, so the kernel sends a datagram
- * with whatever TTL the socket has a tick *after* send() was called. So a TTL send waits until
+ * Node sets the TTL per socket (setTTL), not per datagram, and a send may complete after send()
+ * returns: dgram resolves the address first (asynchronously, unless the socket was made with
+ * `literalLookup`), and a datagram the kernel cannot take at once waits in libuv's queue. Either
+ * way the kernel sends it with whatever TTL the socket has *then*. So a TTL send waits until
  * every earlier send has completed (else a datagram queued just before it, e.g. the ACK of the
  * introduction that starts the punch, leaves with the short TTL and dies one router away), sets
  * the TTL, sends, and restores the default in the send callback; any send asked for meanwhile
  * (introducer traffic, other peers' sessions) waits in the queue. Use this sender for every send
  * on the socket.
+ *
+ * `post` is the hot path (every tunnel packet): a callback, no Promise; `send` wraps it for
+ * callers that want to await the hand-over.
  */
 import type { Endpoint } from "../util/addr.js";
 
 /** The part of dgram.Socket this needs. */
 export interface TtlSocket {
-  send(msg: Buffer, port: number, address: string, callback: (error: Error | null) => void): void;
+  send(
+    msg: Buffer | readonly Buffer[],
+    port: number,
+    address: string,
+    callback: (error: Error | null) => void,
+  ): void;
   setTTL(ttl: number): number;
 }
 
 /** Linux's default IPv4 TTL (net.ipv4.ip_default_ttl); Node cannot read the current value. */
 export const DEFAULT_TTL = 64;
 
+/** Told the outcome of one send: null once the kernel has the datagram, else the error. */
+export type SendDone = (error: Error | null) => void;
+
+/** A datagram, whole or as pieces the kernel joins (sendmsg with an iovec, no copy here). */
+export type Datagram = Buffer | readonly Buffer[];
+
 interface Job {
-  packet: Buffer;
+  packet: Datagram;
   to: Endpoint;
   ttl?: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
+  done?: SendDone;
 }
 
 export class UdpSender {
@@ -42,12 +56,18 @@ export class UdpSender {
   ) {}
 
   /** Resolves when the datagram was handed to the kernel; rejects with the socket's error. */
-  send(packet: Buffer, to: Endpoint, ttl?: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { packet, to, ttl, resolve, reject };
+  send(packet: Datagram, to: Endpoint, ttl?: number): Promise<void> {
+    return new Promise((resolve, reject) => this.post(packet, to, ttl, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /** Sends now when nothing must go first (the common case), else queues; `done` is told the outcome. */
+  post(packet: Datagram, to: Endpoint, ttl?: number, done?: SendDone): void {
+    const job: Job = { packet, to, ttl, done };
+    if (this.queue.length === 0 && !this.ttlInFlight && !this.needsTtl(job)) this.run(job);
+    else {
       this.queue.push(job);
       this.drain();
-    });
+    }
   }
 
   private needsTtl(job: Job): boolean {
@@ -105,12 +125,8 @@ export class UdpSender {
   }
 
   private settle(job: Job, err: Error | null): void {
-    if (err) {
-      this.counters.errors++;
-      job.reject(err);
-    } else {
-      this.counters.sent++;
-      job.resolve();
-    }
+    if (err) this.counters.errors++;
+    else this.counters.sent++;
+    job.done?.(err);
   }
 }

@@ -10,7 +10,8 @@
  *
  * Environment: P2PTUN_BENCH_SECONDS (per transfer, default 4), P2PTUN_BENCH_REPS (default 3),
  * P2PTUN_BENCH_ONLY (comma list of single,c64,rtt,loss; default all), P2PTUN_BENCH_NO_NETNS=1,
- * P2PTUN_BENCH_PROFILE=DIR (daemons run with --cpu-prof into DIR).
+ * P2PTUN_BENCH_PROFILE=DIR (daemons run with --cpu-prof into DIR), P2PTUN_BENCH_CLI (the daemons'
+ * dist/cli/main.js, default this checkout's).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -26,6 +27,8 @@ const SECONDS = Number(process.env.P2PTUN_BENCH_SECONDS ?? 4);
 const REPS = Math.max(1, Number(process.env.P2PTUN_BENCH_REPS ?? 3));
 const ONLY = new Set((process.env.P2PTUN_BENCH_ONLY ?? "single,c64,rtt,loss").split(","));
 const PROFILE = process.env.P2PTUN_BENCH_PROFILE;
+/** The daemons' CLI: this checkout's build unless P2PTUN_BENCH_CLI names another (an older build to compare). */
+const DAEMON_CLI = process.env.P2PTUN_BENCH_CLI ?? CLI;
 const SERVERS = join(import.meta.dirname, "servers.mjs");
 const children: ChildProcess[] = [];
 /** Ends a transfer: the sink counts the bytes before it and answers the count. */
@@ -331,7 +334,10 @@ async function main(): Promise<void> {
         ? ["--cpu-prof", "--cpu-prof-dir", PROFILE, "--cpu-prof-name", `${name}.cpuprofile`]
         : [];
       if (process.env.P2PTUN_BENCH_NODE_FLAGS) flags.push(...process.env.P2PTUN_BENCH_NODE_FLAGS.split(" "));
-      const p = spawn(process.execPath, [...flags, CLI, ...args], { stdio: ["ignore", log, log], cwd: dir });
+      const p = spawn(process.execPath, [...flags, DAEMON_CLI, ...args], {
+        stdio: ["ignore", log, log],
+        cwd: dir,
+      });
       children.push(p);
       return p;
     };
@@ -529,6 +535,6 @@ async function main(): Promise<void> {
         } catch {}
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.P2PTUN_BENCH_KEEP_DIR) rmSync(dir, { recursive: true, force: true });
   }
 }

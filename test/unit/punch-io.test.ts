@@ -45,7 +45,7 @@ class FakeSocket implements TtlSocket {
     this.log.push(`ttl ${ttl}`);
     return ttl;
   }
-  send(msg: Buffer, port: number, _address: string, cb: (e: Error | null) => void): void {
+  send(msg: Buffer | readonly Buffer[], port: number, _address: string, cb: (e: Error | null) => void): void {
     this.log.push(`send ${msg.toString()}:${port}`);
     this.callbacks.push(cb);
   }
@@ -98,6 +98,25 @@ describe("UdpSender", () => {
     await expect(sender.send(Buffer.from("p"), { host: "203.0.113.1", port: 1 }, 2)).rejects.toThrow("EBADF");
     void sender.send(Buffer.from("q"), { host: "203.0.113.1", port: 1 });
     expect(s.log).toEqual(["send q:1"]);
+  });
+
+  it("post sends at once when nothing must go first, and queues behind a short-TTL send", () => {
+    const s = new FakeSocket();
+    const sender = new UdpSender(s, 64);
+    const to = { host: "203.0.113.1", port: 1 };
+    const outcomes: Array<string> = [];
+    sender.post(Buffer.from("a"), to, undefined, (e) => outcomes.push(`a ${e?.message ?? "ok"}`));
+    expect(s.log).toEqual(["send a:1"]);
+    s.complete();
+    expect(outcomes).toEqual(["a ok"]);
+    sender.post(Buffer.from("primer"), to, 2);
+    sender.post(Buffer.from("b"), to, undefined, (e) => outcomes.push(`b ${e?.message ?? "ok"}`));
+    expect(s.log).toEqual(["send a:1", "ttl 2", "send primer:1"]);
+    s.complete();
+    expect(s.log).toEqual(["send a:1", "ttl 2", "send primer:1", "ttl 64", "send b:1"]);
+    s.complete();
+    expect(outcomes).toEqual(["a ok", "b ok"]);
+    expect(sender.counters).toMatchObject({ sent: 3, ttlSends: 1, errors: 0 });
   });
 
   it("delivers a TTL-2 datagram over loopback and a normal one after it", async () => {

@@ -1,0 +1,83 @@
+/**
+ * The daemon's UDP socket: a datagram to an IP literal is in the kernel when send() returns (no
+ * lookup tick in between: the reliable channel's packets leave before the rest of its flush
+ * runs), pieces go out as one datagram, and send errors are counted instead of thrown.
+ */
+import { createSocket } from "node:dgram";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { UdpEndpoint } from "../../src/daemon/udp-endpoint.js";
+import { literalLookup } from "../../src/util/literal-lookup.js";
+
+/** Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:port (Linux /proc). */
+function rxQueue(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local) return Number.parseInt(f[4].split(":")[1], 16);
+  }
+  throw new Error(`no UDP socket on 127.0.0.1:${port}`);
+}
+
+describe("literalLookup", () => {
+  it("answers IP literals synchronously", () => {
+    const got: Array<[string, number]> = [];
+    literalLookup("127.0.0.1", { family: 4 }, (_e, a, f) => got.push([a, f]));
+    literalLookup("::1", { family: 6 }, (_e, a, f) => got.push([a, f]));
+    expect(got).toEqual([
+      ["127.0.0.1", 4],
+      ["::1", 6],
+    ]);
+  });
+
+  it("hands names to dns.lookup", async () => {
+    let sync = true;
+    const answer = new Promise<[Error | null, string]>((resolve) =>
+      literalLookup("localhost", { family: 4 }, (e, a) => resolve([e, a])),
+    );
+    sync = false;
+    const [err, addr] = await answer;
+    expect(sync).toBe(false);
+    expect(err).toBeNull();
+    expect(addr).toBe("127.0.0.1");
+  });
+});
+
+describe.skipIf(!existsSync("/proc/net/udp"))("UdpEndpoint.send", () => {
+  it("puts a datagram for an IP literal in the kernel before send() returns", async () => {
+    const rx = createSocket("udp4");
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    const ep = await UdpEndpoint.bind({ host: "127.0.0.1", port: 0 });
+    try {
+      const port = rx.address().port;
+      expect(rxQueue(port)).toBe(0);
+      ep.send(Buffer.alloc(100, 7), { host: "127.0.0.1", port });
+      // Synchronously after send(): the kernel already queued it at the receiver.
+      expect(rxQueue(port)).toBeGreaterThan(0);
+      const got = await new Promise<Buffer>((r) => rx.once("message", r));
+      expect(got).toEqual(Buffer.alloc(100, 7));
+    } finally {
+      rx.close();
+      await ep.close();
+    }
+  });
+
+  it("joins pieces into one datagram and counts errors without throwing", async () => {
+    const rx = createSocket("udp4");
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    const ep = await UdpEndpoint.bind({ host: "127.0.0.1", port: 0 });
+    try {
+      const port = rx.address().port;
+      const got = new Promise<Buffer>((r) => rx.once("message", r));
+      ep.send([Buffer.from("head-"), Buffer.from("body-"), Buffer.from("tag")], { host: "127.0.0.1", port });
+      expect((await got).toString()).toBe("head-body-tag");
+      // Too big for UDP: the kernel refuses (EMSGSIZE), the endpoint counts it.
+      ep.send(Buffer.alloc(70_000), { host: "127.0.0.1", port });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(ep.counters.sendErrors).toBe(1);
+    } finally {
+      rx.close();
+      await ep.close();
+    }
+  });
+});
