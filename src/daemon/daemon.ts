@@ -19,13 +19,8 @@ import { startControlServer } from "./control-server.js";
 import { type ExitStats, handleIncomingStream } from "./exit.js";
 import { type IntroducerEvent, IntroducerLink } from "./introducer-link.js";
 import { Listeners } from "./listeners.js";
-import {
-  type DaemonMetricsSource,
-  daemonRegistry,
-  type MetricsServer,
-  NO_CHANNEL_STATS,
-  serveMetrics,
-} from "./metrics.js";
+import type { MetricsServer } from "./metrics.js";
+import { type DaemonMetricsSource, NO_CHANNEL_STATS } from "./metrics-source.js";
 import { Peer } from "./peer.js";
 import { completePeerStatus } from "./peer-status.js";
 import { CoreTimer } from "./scheduler.js";
@@ -142,12 +137,15 @@ export class Daemon {
     this.udp.route(0x20, 0x22, (packet, from) => this.sessions.handle(packet, from));
     await Promise.all(this.introducers.map((l) => l.start()));
     await this.listeners.apply(cfg);
-    if (cfg.metrics)
+    if (cfg.metrics) {
+      // Loaded only when asked for: prom-client and its collectors add ~10 MB to every daemon.
+      const { serveMetrics, daemonRegistry } = await import("./metrics.js");
       this.metrics = await serveMetrics(
         cfg.metrics.listen,
         daemonRegistry(() => this.metricsSource()),
         this.logger,
       );
+    }
     if (!opts.noControl) {
       this.control = await startControlServer(controlPathOf(cfg), {
         status: () => this.status(),

@@ -4,12 +4,8 @@
  * goes down. The HTTP side: /metrics served, other paths 404, a non-loopback address warned about.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  type DaemonMetricsSource,
-  daemonRegistry,
-  type PeerSource,
-  serveMetrics,
-} from "../../src/daemon/metrics.js";
+import { daemonRegistry, serveMetrics } from "../../src/daemon/metrics.js";
+import type { DaemonMetricsSource, PeerSource } from "../../src/daemon/metrics-source.js";
 import type { Logger } from "../../src/util/logger.js";
 
 /** One object per link id: metrics tell links apart by identity. */

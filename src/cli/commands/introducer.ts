@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { loadIntroducerConfig } from "../../config/load.js";
 import { readPrivateKeyFile } from "../../crypto/keys.js";
-import { introducerRegistry, serveMetrics } from "../../daemon/metrics.js";
 import { startIntroducer } from "../../introducer/server.js";
 import { parseHostPort } from "../../util/addr.js";
 import { createLogger } from "../../util/logger.js";
@@ -29,8 +28,12 @@ export function register(program: Command): void {
           { udp: running.udpPort, tcp: running.tcpPort, peers: cfg.peers.length },
           "introducer listening",
         );
-        const metrics = cfg.metrics
-          ? await serveMetrics(cfg.metrics.listen, introducerRegistry(running), logger)
+        // prom-client is loaded only when metrics are configured (see Daemon.start).
+        const metricsListen = cfg.metrics?.listen;
+        const metrics = metricsListen
+          ? await import("../../daemon/metrics.js").then((m) =>
+              m.serveMetrics(metricsListen, m.introducerRegistry(running), logger),
+            )
           : undefined;
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
