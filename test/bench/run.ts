@@ -14,12 +14,12 @@
  * dist/cli/main.js, default this checkout's).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, stopProcess, waitForStatus } from "../../src/demo/processes.js";
-import { writeWorld } from "../../src/demo/world.js";
+import { CLI, stopProcess } from "../../src/demo/processes.js";
+import { startDaemons } from "./daemons.js";
 
 const NS = `p2pbench${process.pid % 100000}`;
 const INSIDE = process.env.P2PTUN_BENCH_INSIDE === "1";
@@ -319,32 +319,18 @@ async function main(): Promise<void> {
     if (canDropPackets()) setLoss(0);
     await startServer("sink", P.sink);
     await startServer("echo", P.echo);
-    const world = writeWorld({
+    const { joe, bob } = await startDaemons({
       dir,
-      introducerHost: "127.0.0.1",
-      introducerPort: P.intro,
-      forwardListen: `127.0.0.1:${P.fwdSink}`,
-      target: `127.0.0.1:${P.sink}`,
-      extraForwards: [{ listen: `127.0.0.1:${P.fwdEcho}`, connect: `127.0.0.1:${P.echo}` }],
-      logLevel: "warn",
+      cli: DAEMON_CLI,
+      ports: P,
+      children,
+      nodeFlags: (name) => [
+        ...(PROFILE
+          ? ["--cpu-prof", "--cpu-prof-dir", PROFILE, "--cpu-prof-name", `${name}.cpuprofile`]
+          : []),
+        ...(process.env.P2PTUN_BENCH_NODE_FLAGS?.split(" ") ?? []),
+      ],
     });
-    const run = (name: string, args: string[]) => {
-      const log = openSync(join(dir, `${name}.log`), "a");
-      const flags = PROFILE
-        ? ["--cpu-prof", "--cpu-prof-dir", PROFILE, "--cpu-prof-name", `${name}.cpuprofile`]
-        : [];
-      if (process.env.P2PTUN_BENCH_NODE_FLAGS) flags.push(...process.env.P2PTUN_BENCH_NODE_FLAGS.split(" "));
-      const p = spawn(process.execPath, [...flags, DAEMON_CLI, ...args], {
-        stdio: ["ignore", log, log],
-        cwd: dir,
-      });
-      children.push(p);
-      return p;
-    };
-    run("introducer", ["introducer", "-c", world.introducerConfig]);
-    const bob = run("bob", ["up", "-c", world.bobConfig]);
-    const joe = run("joe", ["up", "-c", world.joeConfig]);
-    await waitForStatus(world.joeControl, (s) => s.peers[0]?.state === "connected", 30_000);
     progress(`daemons connected; RSS joe ${fmt(rssMb(joe.pid!))} MB, bob ${fmt(rssMb(bob.pid!))} MB`);
     sampler = setInterval(() => {
       peaks.joe = Math.max(peaks.joe, rssMb(joe.pid!));
