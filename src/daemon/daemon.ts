@@ -20,7 +20,7 @@ import { type ExitStats, handleIncomingStream } from "./exit.js";
 import { type IntroducerEvent, IntroducerLink } from "./introducer-link.js";
 import { Listeners } from "./listeners.js";
 import type { MetricsServer } from "./metrics.js";
-import { type DaemonMetricsSource, NO_CHANNEL_STATS } from "./metrics-source.js";
+import type { DaemonMetricsSource } from "./metrics-source.js";
 import { Peer } from "./peer.js";
 import { completePeerStatus } from "./peer-status.js";
 import { CoreTimer } from "./scheduler.js";
@@ -430,9 +430,7 @@ export class Daemon {
         status: p.status(now),
         counters: p.counters,
         session: manager.peerStatus(p.id),
-        link: p.tcp.mux
-          ? { key: p.tcp.mux, channel: NO_CHANNEL_STATS, mux: p.tcp.mux.stats() }
-          : p.link && { key: p.link, channel: p.link.channel.stats(), mux: p.link.mux.stats() },
+        link: p.linkStats(),
       })),
       session: manager.counters,
       udp: this.udp.counters,

@@ -25,8 +25,8 @@ export interface PeerSource {
   session?: { txBytes: number; rxBytes: number };
   /**
    * The link in use: a UDP link (reliable channel + mux) or the TCP path's mux (whose channel
-   * counters are zero: retransmission over TCP is the kernel's business). `key` is the link
-   * object itself: a new object is a new link.
+   * counters are zero: retransmission over TCP is the kernel's business). `key` is the link's
+   * mux (every link has its own): a new object is a new link.
    */
   link: {
     key: object;

@@ -22,6 +22,7 @@ import type { Logger } from "../util/logger.js";
 import type { Candidate } from "../wire/candidate.js";
 import { decodeChannelPacket, decodeU32Message, INNER } from "../wire/inner.js";
 import { type LinkAction, LinkControl } from "./link-control.js";
+import { NO_CHANNEL_STATS, type PeerSource } from "./metrics-source.js";
 import * as K from "./peer-constants.js";
 import type { PathKind, PeerState, PeerStatus } from "./status-types.js";
 import type { PeerTcpIo } from "./tcp-fallback.js";
@@ -530,6 +531,14 @@ export class Peer {
   /** The mux streams are opened on: the TCP connection's while on TCP, else the UDP link's. */
   get mux(): MuxSession | undefined {
     return this.tcp.mux ?? this.link?.mux;
+  }
+
+  /** The link in use, for metrics: its mux, and the reliable channel's counters on UDP (none on TCP). */
+  linkStats(): PeerSource["link"] {
+    const mux = this.mux;
+    if (!mux) return null;
+    const udp = this.link?.mux === mux ? this.link : undefined;
+    return { key: mux, channel: udp ? udp.channel.stats() : NO_CHANNEL_STATS, mux: mux.stats() };
   }
 
   private resolveWaiters(): void {
