@@ -10,8 +10,9 @@
  * When to use it ("adopt"): at once when UDP cannot work — we have no UDP registration (our UDP
  * is blocked) or the peer has no `srflx` candidate (its UDP is blocked) — which both peers see
  * alike; otherwise only after the UDP punch failed. Until then the connection is held idle (and
- * dropped if UDP wins). After a failed UDP punch the next introduction adopts at once as well. A session packet arriving over a held connection means the peer adopted
- * it: the session answers over it and the peer's path becomes `tcp` on our side too.
+ * dropped if UDP wins). After a failed UDP punch the next introduction adopts at once as well.
+ * A session packet arriving over a held connection means the peer adopted it: the session
+ * answers over it and the peer's path becomes `tcp` on our side too.
  *
  * Session packets for a peer whose endpoint is its TCP connection's remote address are written to
  * that connection (SessionPump route); packets read from it are fed to the session as if they had
