@@ -12,6 +12,7 @@ import {
   describeNatlab,
   failOnLeftoverNamespaces,
   INTRODUCER_IP,
+  type Lab,
   type LabHost,
   useLab,
   waitUntil,
@@ -29,13 +30,22 @@ async function netcheck(host: LabHost, config: string, json: boolean) {
   return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function startIntroducer(w: P2pWorld): Promise<void> {
-  w.startIntroducer();
-  await waitUntil(
-    async () => /introducer listening/.test(w.log("introducer")),
-    "the introducer to listen",
-    10_000,
-  );
+/** A P2pWorld whose introducer listens, set up before and torn down after one describe's tests. */
+function useIntroducerWorld(ctx: { readonly lab: Lab }): { readonly w: P2pWorld } {
+  const held = {} as { w: P2pWorld };
+  beforeAll(async () => {
+    held.w = new P2pWorld(ctx.lab);
+    held.w.startIntroducer();
+    await waitUntil(
+      async () => /introducer listening/.test(held.w.log("introducer")),
+      "the introducer to listen",
+      10_000,
+    );
+  });
+  afterAll(async () => {
+    await held.w?.destroy();
+  });
+  return held;
 }
 
 const MAIN = `${INTRODUCER_IP}:${INTRODUCER_PORT}`;
@@ -43,17 +53,10 @@ const ALT = `${INTRODUCER_IP}:${INTRODUCER_PORT + 1}`;
 
 describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", () => {
   const ctx = useLab({ a: { nat: "eim" }, b: { nat: "symmetric" } });
-  let w: P2pWorld;
-  beforeAll(async () => {
-    w = new P2pWorld(ctx.lab);
-    await startIntroducer(w);
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useIntroducerWorld(ctx);
 
   it("behind plain masquerade: endpoint-independent, port preserved, punching should work", async () => {
-    const r = await netcheck(ctx.lab.a, w.world.joeConfig, true);
+    const r = await netcheck(ctx.lab.a, env.w.world.joeConfig, true);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
@@ -77,7 +80,7 @@ describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", (
     expect(report.publicEndpoints).toHaveLength(2);
     expect(report.tcpPublicEndpoints[0]).toMatch(new RegExp(`^${natIp.replaceAll(".", "\\.")}:\\d+$`));
 
-    const text = await netcheck(ctx.lab.a, w.world.joeConfig, false);
+    const text = await netcheck(ctx.lab.a, env.w.world.joeConfig, false);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("* Behind NAT: yes");
     expect(text.stdout).toContain("* NAT keeps the local port: yes");
@@ -86,7 +89,7 @@ describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", (
   });
 
   it("behind masquerade fully-random: mapping varies by destination, and it says punching will mostly fail", async () => {
-    const r = await netcheck(ctx.lab.b, w.world.bobConfig, true);
+    const r = await netcheck(ctx.lab.b, env.w.world.bobConfig, true);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
@@ -104,7 +107,7 @@ describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", (
     // Every flow got its own public port.
     expect(new Set(report.observations.udp.map((u) => u.observed?.port)).size).toBe(4);
 
-    const text = await netcheck(ctx.lab.b, w.world.bobConfig, false);
+    const text = await netcheck(ctx.lab.b, env.w.world.bobConfig, false);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("* Mapping varies by destination: yes (endpoint-dependent)");
     expect(text.stdout).toMatch(/gives each destination its own public port \(a symmetric NAT\)/);
@@ -114,17 +117,10 @@ describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", (
 
 describeNatlab("netcheck: UDP blocked (a) and no NAT (b)", () => {
   const ctx = useLab({ a: { nat: "udp-blocked" }, b: { nat: "public" } });
-  let w: P2pWorld;
-  beforeAll(async () => {
-    w = new P2pWorld(ctx.lab);
-    await startIntroducer(w);
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useIntroducerWorld(ctx);
 
   it("UDP blocked: only TCP gets out, and it says p2ptun will use TCP", async () => {
-    const r = await netcheck(ctx.lab.a, w.world.joeConfig, true);
+    const r = await netcheck(ctx.lab.a, env.w.world.joeConfig, true);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report).toMatchObject({ reachable: true, udp: false, tcp: true, verdict: "udp-blocked" });
@@ -132,13 +128,13 @@ describeNatlab("netcheck: UDP blocked (a) and no NAT (b)", () => {
     expect(report.tcpPublicEndpoints[0]).toMatch(
       new RegExp(`^${ctx.lab.natPublicIp("a").replaceAll(".", "\\.")}:`),
     );
-    const text = await netcheck(ctx.lab.a, w.world.joeConfig, false);
+    const text = await netcheck(ctx.lab.a, env.w.world.joeConfig, false);
     expect(text.stdout).toContain("* UDP: false");
     expect(text.stdout).toMatch(/UDP does not get out of this network, but TCP does/);
   });
 
   it("a public address: no NAT, and it says peers can reach this machine directly", async () => {
-    const r = await netcheck(ctx.lab.b, w.world.bobConfig, true);
+    const r = await netcheck(ctx.lab.b, env.w.world.bobConfig, true);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report).toMatchObject({
@@ -149,14 +145,14 @@ describeNatlab("netcheck: UDP blocked (a) and no NAT (b)", () => {
       verdict: "ok",
     });
     expect(report.publicEndpoints[0]).toMatch(new RegExp(`^${ctx.lab.b.ip.replaceAll(".", "\\.")}:`));
-    const text = await netcheck(ctx.lab.b, w.world.bobConfig, false);
+    const text = await netcheck(ctx.lab.b, env.w.world.bobConfig, false);
     expect(text.stdout).toContain("* Behind NAT: no");
     expect(text.stdout).toMatch(/public address \(no NAT\)/);
   });
 
   it("no introducer: exit code 1 and a summary that says what to check", async () => {
-    await w.stop("introducer");
-    const r = await netcheck(ctx.lab.a, w.world.joeConfig, false);
+    await env.w.stop("introducer");
+    const r = await netcheck(ctx.lab.a, env.w.world.joeConfig, false);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/No introducer answered over UDP or TCP/);
   });
