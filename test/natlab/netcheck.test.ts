@@ -5,19 +5,18 @@
  * fully-random), a network that blocks UDP, and no NAT at all — in JSON and in words that say
  * what each means for punching.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { CLI } from "../../src/demo/processes.js";
 import type { NetcheckReport, Observations } from "../../src/netcheck/verdict.js";
 import {
   describeNatlab,
   failOnLeftoverNamespaces,
   INTRODUCER_IP,
-  type Lab,
   type LabHost,
   useLab,
   waitUntil,
 } from "./lab.js";
-import { INTRODUCER_PORT, P2pWorld } from "./p2p-world.js";
+import { INTRODUCER_PORT, type P2pWorld, useP2pWorld } from "./p2p-world.js";
 
 failOnLeftoverNamespaces();
 
@@ -30,22 +29,14 @@ async function netcheck(host: LabHost, config: string, json: boolean) {
   return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A P2pWorld whose introducer listens, set up before and torn down after one describe's tests. */
-function useIntroducerWorld(ctx: { readonly lab: Lab }): { readonly w: P2pWorld } {
-  const held = {} as { w: P2pWorld };
-  beforeAll(async () => {
-    held.w = new P2pWorld(ctx.lab);
-    held.w.startIntroducer();
-    await waitUntil(
-      async () => /introducer listening/.test(held.w.log("introducer")),
-      "the introducer to listen",
-      10_000,
-    );
-  });
-  afterAll(async () => {
-    await held.w?.destroy();
-  });
-  return held;
+/** Starts the world's introducer and waits until it listens. */
+async function startIntroducer(w: P2pWorld): Promise<void> {
+  w.startIntroducer();
+  await waitUntil(
+    async () => /introducer listening/.test(w.log("introducer")),
+    "the introducer to listen",
+    10_000,
+  );
 }
 
 const MAIN = `${INTRODUCER_IP}:${INTRODUCER_PORT}`;
@@ -53,7 +44,7 @@ const ALT = `${INTRODUCER_IP}:${INTRODUCER_PORT + 1}`;
 
 describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", () => {
   const ctx = useLab({ a: { nat: "eim" }, b: { nat: "symmetric" } });
-  const env = useIntroducerWorld(ctx);
+  const env = useP2pWorld(ctx, startIntroducer);
 
   it("behind plain masquerade: endpoint-independent, port preserved, punching should work", async () => {
     const r = await netcheck(ctx.lab.a, env.w.world.joeConfig, true);
@@ -117,7 +108,7 @@ describeNatlab("netcheck: endpoint-independent NAT (a) and symmetric NAT (b)", (
 
 describeNatlab("netcheck: UDP blocked (a) and no NAT (b)", () => {
   const ctx = useLab({ a: { nat: "udp-blocked" }, b: { nat: "public" } });
-  const env = useIntroducerWorld(ctx);
+  const env = useP2pWorld(ctx, startIntroducer);
 
   it("UDP blocked: only TCP gets out, and it says p2ptun will use TCP", async () => {
     const r = await netcheck(ctx.lab.a, env.w.world.joeConfig, true);

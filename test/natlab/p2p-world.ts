@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { CLI, statusOf, stopProcess, waitForStatus } from "../../src/demo/processes.js";
 import { type World, writeWorld } from "../../src/demo/world.js";
@@ -27,6 +28,25 @@ export function expectedDigest(bytes: number): string {
   for (let sent = 0; sent < bytes; sent += block.length)
     h.update(block.subarray(0, Math.min(block.length, bytes - sent)));
   return `${bytes} ${h.digest("hex")}`;
+}
+
+/**
+ * A P2pWorld in `ctx`'s lab for the tests of one describe: made and `prepare`d before them,
+ * destroyed after. `held.w` is the world once the tests run.
+ */
+export function useP2pWorld(
+  ctx: { readonly lab: Lab },
+  prepare: (w: P2pWorld) => unknown = () => {},
+): { readonly w: P2pWorld } {
+  const held = {} as { w: P2pWorld };
+  beforeAll(async () => {
+    held.w = new P2pWorld(ctx.lab);
+    await prepare(held.w);
+  });
+  afterAll(async () => {
+    await held.w?.destroy();
+  });
+  return held;
 }
 
 export class P2pWorld {

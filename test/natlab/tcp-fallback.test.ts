@@ -23,7 +23,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { CLI } from "../../src/demo/processes.js";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
-import { connected, expectedDigest, P2pWorld, registered, TARGET_PORT } from "./p2p-world.js";
+import { connected, expectedDigest, P2pWorld, registered, TARGET_PORT, useP2pWorld } from "./p2p-world.js";
 import { SshServer, sshUnavailable } from "./ssh-fixture.js";
 
 failOnLeftoverNamespaces();
@@ -207,18 +207,12 @@ const EXTRA_ROUNDS = Math.min(ROUNDS, 3);
 
 describeNatlab("TCP fallback: UDP dropped on joe's NAT only", () => {
   const ctx = useLab({ a: { nat: "udp-blocked-drop" }, b: { nat: "eim-drop" } });
-  let w: P2pWorld;
-  beforeAll(() => {
-    w = new P2pWorld(ctx.lab);
-    w.startTarget("digest");
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useP2pWorld(ctx, (w) => w.startTarget("digest"));
 
   it(
     `both see that UDP cannot work and connect over tcp within 5 s, ${EXTRA_ROUNDS} times`,
     async () => {
+      const { w } = env;
       const times: number[] = [];
       for (let round = 0; round < EXTRA_ROUNDS; round++) {
         w.startIntroducer();
@@ -254,16 +248,10 @@ describeNatlab("TCP fallback: UDP dropped on joe's NAT only", () => {
 
 describeNatlab("TCP fallback: UDP reaches the introducer but no UDP punch gets through", () => {
   const ctx = useLab({ a: { nat: "udp-peer-blocked" }, b: { nat: "udp-peer-blocked" } });
-  let w: P2pWorld;
-  beforeAll(() => {
-    w = new P2pWorld(ctx.lab);
-    w.startTarget("digest");
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useP2pWorld(ctx, (w) => w.startTarget("digest"));
 
   it("punches TCP next to UDP and switches to it once the UDP punch has failed", async () => {
+    const { w } = env;
     const times: number[] = [];
     for (let round = 0; round < Math.min(EXTRA_ROUNDS, 2); round++) {
       w.startIntroducer();
