@@ -4,9 +4,9 @@
  * timeouts and must then carry a transfer at once, over the same path, without a re-punch. The
  * keepalive traffic that makes this work is counted on the NAT box and printed in packets/min.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
-import { connected, expectedDigest, P2pWorld } from "./p2p-world.js";
+import { connected, expectedDigest, useP2pWorld } from "./p2p-world.js";
 import {
   installTrafficCounters,
   logLines,
@@ -26,13 +26,7 @@ const UDP_STREAM_TIMEOUT = "net.netfilter.nf_conntrack_udp_timeout_stream";
 
 describeNatlab("resilience: NAT mappings that expire after 30 s of silence", () => {
   const ctx = useLab({ a: { nat: "eim", udpTimeoutSec: 30 }, b: { nat: "eim-drop", udpTimeoutSec: 30 } });
-  let w: P2pWorld;
-  beforeAll(() => {
-    w = new P2pWorld(ctx.lab);
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useP2pWorld(ctx);
 
   it("the 30 s UDP timeouts are set per namespace, in the NAT boxes only", async () => {
     for (const side of ["a", "b"] as const) {
@@ -45,6 +39,7 @@ describeNatlab("resilience: NAT mappings that expire after 30 s of silence", () 
   });
 
   it(`an idle tunnel stays usable after ${IDLE_MS / 1000} s (> two timeouts), with modest keepalive traffic`, async () => {
+    const { w } = env;
     const { joe } = await startConnected(w);
     // Warm the path once so the link and the mux exist, then go quiet.
     expect((await w.sendThroughForward(64 * 1024)).reply).toBe(expectedDigest(64 * 1024));

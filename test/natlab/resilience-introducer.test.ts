@@ -6,10 +6,10 @@
  * - Several introducers in `introducers:`: with the first one down from the start, joe and bob
  *   register with the second, are introduced through it and connect.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
-import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
+import { connected, expectedDigest, P2pWorld, registered, useP2pWorld } from "./p2p-world.js";
 import {
   addSecondIntroducer,
   SECOND_INTRODUCER_IP,
@@ -24,15 +24,10 @@ const notRegistered = (s: DaemonStatus) => s.introducers.every((i) => !i.registe
 
 describeNatlab("resilience: the introducer goes away and comes back", () => {
   const ctx = useLab({ a: { nat: "eim" }, b: { nat: "eim-drop" } });
-  let w: P2pWorld;
-  beforeAll(() => {
-    w = new P2pWorld(ctx.lab);
-  });
-  afterAll(async () => {
-    await w?.destroy();
-  });
+  const env = useP2pWorld(ctx);
 
   it("the tunnel keeps working without it; both daemons re-register when it returns", async () => {
+    const { w } = env;
     const { joe } = await startConnected(w);
     const endpoint = joe.peers[0]!.endpoint;
     const watch = watchPeer(() => w.joe(), 1000);
