@@ -24,9 +24,3 @@ export const SEEN_INTRODUCTION_TTL_MS = 30_000;
 export const MAX_SEEN_INTRODUCTIONS = 256;
 /** REGISTER txids remembered per exchange, to match answers to retransmissions (for the RTT). */
 export const MAX_REGISTER_TXIDS = 16;
-
-/**
- * A repeated INTRODUCTION whose start instant is later than the one we hold by more than this
- * was retimed by the introducer (our ACK was late); smaller differences are RTT jitter.
- */
-export const RETIME_MIN_SHIFT_MS = 50;

@@ -38,7 +38,6 @@ import {
   REGISTER_REFUSED_RETRY_MS,
   REGISTER_RETRY_BASE_MS,
   REGISTER_RETRY_MAX_MS,
-  RETIME_MIN_SHIFT_MS,
   RETRY_JITTER,
   SEEN_INTRODUCTION_TTL_MS,
 } from "./introducer-client-constants.js";
@@ -160,7 +159,7 @@ export class IntroducerClient {
   /** introId → (our verdict, when); repeats of a handled introduction only get the ACK again. */
   private readonly seen = new Map<
     number,
-    { accepted: boolean; at: number; peerName?: string; startAt?: number }
+    { accepted: boolean; at: number; timing: number; peerName?: string; startAt?: number }
   >();
 
   constructor(private readonly opts: IntroducerClientOptions) {
@@ -344,18 +343,19 @@ export class IntroducerClient {
     this.forgetOldIntroductions(now);
     const seen = this.seen.get(msg.introId);
     if (seen) {
-      const out: IntroducerClientOutput[] = [this.ack(msg.introId, seen.accepted)];
-      const startAt = now + msg.startInMs;
-      // Only a clearly later T counts (repeats of an unchanged T differ by the RTT's jitter).
-      if (
-        seen.accepted &&
-        seen.peerName !== undefined &&
-        seen.startAt !== undefined &&
-        startAt > seen.startAt + RETIME_MIN_SHIFT_MS
-      ) {
-        seen.startAt = startAt;
-        out.push({ type: "retimed", introId: msg.introId, peerName: seen.peerName, startAt });
+      // A repeat. One carrying a newer start instant (the introducer moved T because our ACK
+      // was lost or late) is followed; older or equal ones (reordered, duplicated) are not. The
+      // ACK names the instant we follow, so the introducer tells the requester that one.
+      const out: IntroducerClientOutput[] = [];
+      if (isNewerTiming(msg.timing, seen.timing)) {
+        seen.timing = msg.timing;
+        if (seen.accepted && seen.peerName !== undefined) {
+          const startAt = now + msg.startInMs;
+          seen.startAt = startAt;
+          out.push({ type: "retimed", introId: msg.introId, peerName: seen.peerName, startAt });
+        }
       }
+      out.unshift(this.ack(msg.introId, seen.accepted, seen.timing));
       return out;
     }
 
@@ -384,10 +384,10 @@ export class IntroducerClient {
       accepted = localName !== null;
       if (!accepted) out.push({ type: "declined", peerName: msg.peerName, peerPublicKey: msg.peerPublicKey });
     }
-    this.remember(msg.introId, accepted, now);
+    this.remember(msg.introId, accepted, msg.timing, now);
     if (accepted)
       Object.assign(this.seen.get(msg.introId)!, { peerName: localName!, startAt: now + msg.startInMs });
-    out.push(this.ack(msg.introId, accepted));
+    out.push(this.ack(msg.introId, accepted, msg.timing));
     if (accepted)
       out.push({
         type: "introduction",
@@ -431,9 +431,9 @@ export class IntroducerClient {
     return undefined;
   }
 
-  private remember(introId: number, accepted: boolean, now: number): void {
+  private remember(introId: number, accepted: boolean, timing: number, now: number): void {
     if (this.seen.size >= MAX_SEEN_INTRODUCTIONS) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(introId, { accepted, at: now });
+    this.seen.set(introId, { accepted, at: now, timing });
   }
 
   private forgetOldIntroductions(now: number): void {
@@ -443,8 +443,8 @@ export class IntroducerClient {
     }
   }
 
-  private ack(introId: number, accepted: boolean): Send {
-    return this.seal({ type: "introductionAck", introId, accepted });
+  private ack(introId: number, accepted: boolean, timing: number): Send {
+    return this.seal({ type: "introductionAck", introId, accepted, timing });
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -467,4 +467,10 @@ export class IntroducerClient {
     this.counters[why]++;
     return [];
   }
+}
+
+/** Serial-number order on the introducer's u8 timing counter (it only ever counts up). */
+function isNewerTiming(candidate: number, held: number): boolean {
+  const ahead = (candidate - held) & 0xff;
+  return ahead > 0 && ahead < 0x80;
 }

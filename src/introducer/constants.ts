@@ -18,6 +18,13 @@ export const DEFAULT_RTT_MS = 200;
 export const INTRO_MARGIN_MS = 400;
 export const INTRO_MIN_LEAD_MS = 300;
 export const INTRO_MAX_LEAD_MS = 5000;
+/**
+ * The requester is told T when its INTRODUCTION, sent on the target's ACK, arrives no later than
+ * this after T (it then starts at once). A repeat to the target leaves exactly the target's round
+ * trip and the requester's half trip before T, so its ACK comes back about on time, give or take
+ * the RTTs' jitter; without this slack it would move T and cost another round trip.
+ */
+export const INTRO_LATE_START_TOLERANCE_MS = 50;
 /** An unacknowledged INTRODUCTION is repeated every RETRY ms, at most SENDS times in all. */
 export const INTRO_RETRY_MS = 400;
 export const INTRO_MAX_SENDS = 5;

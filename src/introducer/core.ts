@@ -35,11 +35,14 @@ import {
   REGISTRATION_EXPIRY_MS,
 } from "./constants.js";
 import {
-  minTargetLeadMs,
+  ackOverdue,
   type PendingIntro,
   PendingIntroductions,
+  requesterInTime,
+  setStart,
   startInMsFor,
   startLeadMs,
+  targetCopyViable,
 } from "./introductions.js";
 import { SourceRateLimiter } from "./rate-limit.js";
 import { type PeerEntry, PeerRegistry, type Source, type Transport } from "./registry.js";
@@ -112,6 +115,8 @@ const COUNTER_NAMES = [
   /** T moved later: the target was reached (or acknowledged) too late for the old one. */
   "introductionsRetimed",
   "staleAcks",
+  /** The target acknowledged an earlier T than the latest sent to it (the ACK crossed a move). */
+  "outdatedAcks",
   "expired",
   "sent",
 ] as const;
@@ -337,7 +342,7 @@ export class IntroducerCore {
   private startIntroduction(p: PendingIntro, now: number): IntroducerAction[] {
     this.count.introductionsStarted++;
     p.phase = "awaitTarget";
-    p.startAt = now + startLeadMs(p.requester, p.target);
+    setStart(p, now);
     p.sends = 0;
     return this.sendIntroduction(p, now);
   }
@@ -362,7 +367,7 @@ export class IntroducerCore {
       // Nobody has acted on T yet (the requester hears only after the target's ACK, and the
       // target's copies went to its old endpoint): give the target a full lead, so that a lost
       // ACK is repaired by a repeat before it starts rather than by a repeat that moves T after.
-      if (p.phase === "awaitTarget") p.startAt = now + startLeadMs(p.requester, p.target);
+      if (p.phase === "awaitTarget") setStart(p, now);
       out.push(...this.sendIntroduction(p, now));
     }
     return out;
@@ -411,6 +416,8 @@ export class IntroducerCore {
         requesterRoute: from,
         phase: "awaitRegistration",
         startAt: now,
+        timing: 0,
+        viableSentAt: now,
         sends: 0,
         nextSendAt: now + INTRO_REGISTRATION_WAIT_MS,
       });
@@ -423,6 +430,8 @@ export class IntroducerCore {
       requesterRoute: from,
       phase: "awaitTarget",
       startAt: now + startLeadMs(peer, target),
+      timing: 0,
+      viableSentAt: now,
       sends: 0,
       nextSendAt: now,
     });
@@ -437,6 +446,16 @@ export class IntroducerCore {
         this.count.introductionsDeclined++;
         const reason = `${p.target.name} does not accept connections from ${p.requester.name}`;
         return this.refuseRequester(p, "NOT_ACCEPTED", reason, now);
+      }
+      // The target follows an earlier T than the latest we sent (see introductions.ts): wait for
+      // the ACK of the latest, which a repeat brings.
+      if (msg.timing !== p.timing) return this.drop("outdatedAcks");
+      if (!requesterInTime(p, now)) {
+        // Acknowledged too late for the requester to hear of it before T: a new T, told to the
+        // target first (its client follows it), and the requester once that is acknowledged.
+        this.count.introductionsRetimed++;
+        setStart(p, now, true);
+        return this.sendIntroduction(p, now);
       }
       p.phase = "awaitRequester";
       p.sends = 0;
@@ -466,10 +485,11 @@ export class IntroducerCore {
     // was unreachable so far) moves later; a target that acted on an earlier copy follows it (its
     // client reports `retimed` and the puncher probes from the new T), so the requester can be
     // given the T of the latest copy.
-    if (toTarget && p.startAt - now < minTargetLeadMs(p.requester, p.target)) {
+    if (toTarget && !targetCopyViable(p, now) && ackOverdue(p, now)) {
       if (p.sends > 0) this.count.introductionsRetimed++;
-      p.startAt = now + startLeadMs(p.requester, p.target);
+      setStart(p, now, p.sends > 0);
     }
+    if (toTarget && targetCopyViable(p, now)) p.viableSentAt = now;
     p.sends++;
     p.nextSendAt = now + INTRO_RETRY_MS;
     const recipient = toTarget ? p.target : p.requester;
@@ -483,6 +503,7 @@ export class IntroducerCore {
         peerPublicKey: about.publicKey,
         candidates: this.registry.candidatesOf(about),
         startInMs: startInMsFor(recipient, p.startAt, now),
+        timing: p.timing,
       }),
     ];
   }

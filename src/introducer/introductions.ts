@@ -10,19 +10,27 @@
  *
  * Timing: the introducer keeps one instant T on its own clock. Every INTRODUCTION (first send or
  * repeat) carries `startInMs = T − sendTime − rtt/2` of its recipient, so the packet's flight time
- * (about rtt/2) is subtracted and both peers start at T. T is fixed when the target is first sent
- * its INTRODUCTION, and moved later (to now + lead) whenever a send to the target finds it too
- * close for the target's ACK and the requester's INTRODUCTION to arrive before it (the target was
- * unreachable for a while, e.g. it restarted behind a new port). Each peer sends its punch primer
- * when its INTRODUCTION arrives and probes from T on, so both must hear of the introduction
- * before T; a T in the past would start them at different moments. The target's client follows
- * a later T from a repeat (probing again from it if it had started), so the T of the latest send
- * is the common one.
+ * (about rtt/2) is subtracted and both peers start at T. Each peer sends its punch primer when
+ * its INTRODUCTION arrives and probes from T on, so both must hear of the introduction before T;
+ * a T in the past would start them at different moments.
+ *
+ * T is fixed when the target is first sent its INTRODUCTION and moved later (to now + lead) when
+ * a repeat to the target finds it too close for the target's ACK and the requester's INTRODUCTION
+ * to arrive before it (the target was unreachable for a while, e.g. it restarted behind a new
+ * port), or when the target's ACK itself arrives too late for the requester. Each T has a number
+ * (`timing`, counted mod 256) that INTRODUCTIONs carry; the target's client follows the newest T
+ * it heard (probing again from it if it had started) and its ACK names that number. Only an ACK
+ * naming the current T lets the requester be told T: an ACK for an earlier one crossed the copy
+ * that moved T, which may be lost, and the target would then start at the earlier T while the
+ * requester started at the later. T moves at a repeat only once the ACK of the last copy that
+ * could still make it is overdue, so that when the target's round trip is longer than the repeat
+ * interval an ACK on its way is not made stale by every repeat.
  */
 import type { RefusalCode } from "../wire/introducer.js";
 import {
   DEFAULT_RTT_MS,
   FINISHED_MEMORY_MS,
+  INTRO_LATE_START_TOLERANCE_MS,
   INTRO_MARGIN_MS,
   INTRO_MAX_LEAD_MS,
   INTRO_MIN_LEAD_MS,
@@ -47,6 +55,10 @@ export interface PendingIntro {
   /** The common start instant T, on the introducer's clock (moved later while the target has
    * not acknowledged and T became too close; see the file comment). */
   startAt: number;
+  /** T's number (mod 256), carried in INTRODUCTIONs and echoed by the target's ACK. */
+  timing: number;
+  /** When a copy that could still be acknowledged in time (see `ackOverdue`) last went out. */
+  viableSentAt: number;
   /** INTRODUCTION packets sent in the current phase, and when the next repeat is due. */
   sends: number;
   nextSendAt: number;
@@ -63,6 +75,44 @@ export function startLeadMs(requester: PeerEntry, target: PeerEntry): number {
 export function minTargetLeadMs(requester: PeerEntry, target: PeerEntry): number {
   // Capped below the longest lead, so that absurd RTTs cannot make every repeat move T.
   return Math.min(rttOf(target) + rttOf(requester) / 2, INTRO_MAX_LEAD_MS / 2);
+}
+
+/**
+ * Moves T later, with the next timing number: to `startLeadMs` from now, or, when `retime` (a move
+ * after copies or ACKs were lost), far enough that the repeats sent until T may move again
+ * (`ackOverdue`) still leave the target's round trip before it, so that each of them can succeed
+ * rather than only the first (a target whose round trip exceeds the repeat interval).
+ */
+export function setStart(p: PendingIntro, now: number, retime = false): void {
+  const lead = startLeadMs(p.requester, p.target);
+  const covered = retime ? minTargetLeadMs(p.requester, p.target) + ackWaitMs(p) : 0;
+  const startAt = now + Math.min(INTRO_MAX_LEAD_MS, Math.max(lead, covered));
+  // Never earlier than before: a target that started follows only a later T.
+  if (startAt <= p.startAt) return;
+  p.startAt = startAt;
+  p.timing = (p.timing + 1) & 0xff;
+}
+
+/** Whether a copy sent to the target now leaves time for its ACK and the requester's copy. */
+export function targetCopyViable(p: PendingIntro, now: number): boolean {
+  return p.startAt - now >= minTargetLeadMs(p.requester, p.target);
+}
+
+/** Whether a repeat to the target may move T: the ACK of the last copy that could still make it
+ * before T should have arrived. Moving T while such an ACK may be on its way would make it name
+ * a stale T. */
+export function ackOverdue(p: PendingIntro, now: number): boolean {
+  return now - p.viableSentAt >= ackWaitMs(p);
+}
+
+function ackWaitMs(p: PendingIntro): number {
+  return 1.5 * rttOf(p.target);
+}
+
+/** Whether the requester, sent its INTRODUCTION now, hears of it before T (or so little after
+ * it that starting at once is as good). */
+export function requesterInTime(p: PendingIntro, now: number): boolean {
+  return p.startAt - now >= rttOf(p.requester) / 2 - INTRO_LATE_START_TOLERANCE_MS;
 }
 
 /** The delay a peer is told: start at T once the packet, sent at `now`, has arrived. */

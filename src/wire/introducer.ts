@@ -89,11 +89,16 @@ export interface IntroductionMsg {
   candidates: Candidate[];
   /** Start punching this many ms after receipt; both peers then start at the same instant. */
   startInMs: number;
+  /** Which start instant this copy carries: the introducer counts (mod 256) each time it moves
+   * the instant, so the target's ACK can say which one it follows. */
+  timing: number;
 }
 export interface IntroductionAckMsg {
   type: "introductionAck";
   introId: number;
   accepted: boolean;
+  /** The `timing` of the latest start instant the sender follows (0 from a requester). */
+  timing: number;
 }
 export interface RefusedMsg {
   type: "refused";
@@ -140,11 +145,13 @@ export function encodeIntroducerMessage(msg: IntroducerMessage): Buffer {
       break;
     case "introduction":
       w.u32(msg.txid).u32(msg.introId).str8(msg.peerName).bytes(msg.peerPublicKey);
-      w.u16(Math.max(0, Math.min(0xffff, Math.round(msg.startInMs))));
+      w.u16(Math.max(0, Math.min(0xffff, Math.round(msg.startInMs)))).u8(msg.timing & 0xff);
       writeCandidates(w, msg.candidates);
       break;
     case "introductionAck":
-      w.u32(msg.introId).u8(msg.accepted ? 1 : 0);
+      w.u32(msg.introId)
+        .u8(msg.accepted ? 1 : 0)
+        .u8(msg.timing & 0xff);
       break;
     case "refused":
       w.u32(msg.txid).u8(REFUSAL_CODES.indexOf(msg.code)).str8(truncateUtf8(msg.reason, MAX_REASON_BYTES));
@@ -188,16 +195,18 @@ export function decodeIntroducerMessage(type: number, body: Buffer): IntroducerM
       const peerName = readName(r);
       const peerPublicKey = Buffer.from(r.bytes(KEY_LEN));
       const startInMs = r.u16();
+      const timing = r.u8();
       const candidates = readCandidates(r, MAX_INTRO_CANDIDATES);
       if (peerName === null || candidates === null) return null;
-      msg = { type: "introduction", txid, introId, peerName, peerPublicKey, candidates, startInMs };
+      msg = { type: "introduction", txid, introId, peerName, peerPublicKey, candidates, startInMs, timing };
       break;
     }
     case IntroducerPacketType.INTRODUCTION_ACK: {
       const introId = r.u32();
       const verdict = r.u8();
+      const timing = r.u8();
       if (verdict > 1) return null;
-      msg = { type: "introductionAck", introId, accepted: verdict === 1 };
+      msg = { type: "introductionAck", introId, accepted: verdict === 1, timing };
       break;
     }
     case IntroducerPacketType.REFUSED: {

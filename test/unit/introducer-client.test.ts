@@ -11,6 +11,7 @@ import {
 import { IntroducerCore } from "../../src/introducer/core.js";
 import {
   IntroducerPacketType,
+  openIntroducerPacket,
   parseIntroducerPacket,
   sealIntroducerPacket,
 } from "../../src/wire/introducer.js";
@@ -188,6 +189,58 @@ describe("IntroducerClient introductions", () => {
   });
 });
 
+describe("IntroducerClient start instants", () => {
+  it("follows a repeat carrying a newer start instant, not an older one, and ACKs the one it follows", () => {
+    // The introducer's side of joe's box, to write INTRODUCTIONs and read joe's ACKs.
+    const box = new StaticBox(
+      introducerKeys.privateKey,
+      introducerKeys.publicKey,
+      keys.joe.publicKey,
+      "introducer",
+      9e12,
+    );
+    const joe = joeClient(introducerKeys.publicKey, (pk) => (pk.equals(keys.bob.publicKey) ? "bob" : null));
+    const copy = (timing: number, startInMs: number) =>
+      sealIntroducerPacket(box, introducerKeys.publicKey, {
+        type: "introduction",
+        txid: 0,
+        introId: 7,
+        peerName: "bob",
+        peerPublicKey: keys.bob.publicKey,
+        candidates: [],
+        startInMs,
+        timing,
+      });
+    const ackTiming = (outs: IntroducerClientOutput[]) => {
+      const [ack] = sends(outs);
+      const opened = openIntroducerPacket(box, parseIntroducerPacket(ack.packet)!);
+      if (!opened.ok || opened.msg.type !== "introductionAck") throw new Error("expected an ACK");
+      return opened.msg.timing;
+    };
+    const first = joe.handle(copy(0, 500), 100);
+    expect(events(first)).toMatchObject([{ type: "introduction", startAt: 600 }]);
+    expect(ackTiming(first)).toBe(0);
+    const moved = joe.handle(copy(1, 900), 300);
+    expect(events(moved)).toEqual([{ type: "retimed", introId: 7, peerName: "bob", startAt: 1200 }]);
+    expect(ackTiming(moved)).toBe(1);
+    // A late copy of the first instant (reordered) changes nothing, and the ACK names the newer.
+    const late = joe.handle(copy(0, 100), 400);
+    expect(events(late)).toEqual([]);
+    expect(ackTiming(late)).toBe(1);
+    // The count wraps at 256: 0 follows 255.
+    const wrapped = new IntroducerClient({
+      name: "joe",
+      privateKey: keys.joe.privateKey,
+      introducerPublicKey: introducerKeys.publicKey,
+      lanCandidates: [],
+      accepts: () => "bob",
+      wallClockMs: 1_700_000_000_000,
+    });
+    wrapped.handle(copy(255, 500), 0);
+    expect(events(wrapped.handle(copy(0, 800), 100))).toMatchObject([{ type: "retimed", startAt: 900 }]);
+  });
+});
+
 describe("IntroducerClient authentication", () => {
   it("drops packets from an introducer with another key (a fake introducer)", () => {
     // The fake introducer knows joe's public key and seals properly with its own key.
@@ -244,6 +297,7 @@ describe("IntroducerClient authentication", () => {
       peerPublicKey: keys.bob.publicKey,
       candidates: [],
       startInMs: 100,
+      timing: 0,
     });
     let fed = 0;
     fc.assert(

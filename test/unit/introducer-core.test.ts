@@ -199,6 +199,30 @@ describe("IntroducerCore introductions", () => {
     expect(net.eventsOf("bob", "introduction")).toHaveLength(1);
   });
 
+  it("tells the requester a moved start instant only once the target acknowledged that one", () => {
+    // bob's round trip (500 ms) is longer than the repeat interval. His ACKs of the first three
+    // copies (0, 400, 800 ms) are lost, so the fourth (1200 ms) moves T; that copy is lost, and
+    // the ACK of the third (naming the old T) arrives after the move. Told the new T then, joe
+    // would start ~1.5 s after bob; the introducer waits for bob to acknowledge the new T.
+    const net = twoPeers({ joeLatency: 1, bobLatency: 250 });
+    net.runFor(20_000);
+    const t0 = net.now;
+    net.drop = ({ from, to, at }) =>
+      (from === "bob" && at < t0 + 1000) || (to === "bob" && at > t0 + 1190 && at < t0 + 1210);
+    net.introduce("joe", "bob");
+    net.runFor(5000);
+    const [j] = net.eventsOf("joe", "introduction");
+    const [b] = net.eventsOf("bob", "introduction");
+    const retimed = net.eventsOf("bob", "retimed");
+    if (j?.out.type !== "introduction" || b?.out.type !== "introduction") throw new Error("no introduction");
+    expect(retimed).toHaveLength(1);
+    const bobStart = retimed[0].out.type === "retimed" ? retimed[0].out.startAt : b.out.startAt;
+    expect(bobStart - b.out.startAt).toBeGreaterThan(1000); // bob did follow the moved T
+    expect(Math.abs(j.out.startAt - bobStart)).toBeLessThanOrEqual(1);
+    expect(j.at).toBeLessThan(j.out.startAt); // and joe heard in time
+    expect(net.core.counters()).toMatchObject({ outdatedAcks: 1, introductionsRetimed: 1 });
+  });
+
   it("serves crossing requests (both ask at once) with one introduction", () => {
     const net = twoPeers({ joeLatency: 10, bobLatency: 40 });
     net.runFor(20_000);

@@ -59,6 +59,8 @@ export interface ClientSpec {
   wallClockMs?: number;
   /** Peers this client asks for as soon as it registers, as a daemon with connecting peers does. */
   introduceOnRegistered?: string[];
+  /** Registers over a TCP connection (the default is UDP); a restart closes the connection. */
+  tcp?: boolean;
 }
 
 export interface Node {
@@ -67,6 +69,8 @@ export interface Node {
   events: { at: number; out: Exclude<IntroducerClientOutput, { type: "send" }> }[];
   /** While true, packets between this client and the introducer are lost (both directions). */
   cut: boolean;
+  /** The id of this client's TCP connection to the introducer (when `spec.tcp`). */
+  connId: number;
 }
 
 type Pending = { at: number; seq: number; run: () => void };
@@ -78,6 +82,7 @@ export class SimNet {
   readonly coreSent: (IntroducerAction & { at: number })[] = [];
   private queue: Pending[] = [];
   private seq = 0;
+  private nextConnId = 1;
 
   /** Loss and duplication on every hop, decided by `rng` (seeded: runs are reproducible). */
   lossRate = 0;
@@ -85,6 +90,8 @@ export class SimNet {
   /** Extra random delay per packet, up to this many ms (reorders packets). */
   jitterMs = 0;
   rng: () => number = seeded(42);
+  /** Loses the packets it returns true for (`from`/`to` are node names or "introducer"). */
+  drop: (hop: { from: string; to: string; at: number }) => boolean = () => false;
 
   constructor(readonly core: IntroducerCore = makeCore()) {}
 
@@ -99,7 +106,7 @@ export class SimNet {
       wallClockMs: spec.wallClockMs ?? 1_700_000_000_000,
       random: seeded(spec.publicEndpoint.port),
     });
-    const node: Node = { spec, client, events: [], cut: false };
+    const node: Node = { spec, client, events: [], cut: false, connId: this.nextConnId++ };
     this.nodes.set(spec.name, node);
     return node;
   }
@@ -113,9 +120,16 @@ export class SimNet {
   restart(name: string, publicEndpoint: Endpoint): Node {
     const old = this.node(name);
     const wallClockMs = (old.spec.wallClockMs ?? 1_700_000_000_000) + 60_000 + this.now;
-    old.cut = true; // the old socket is gone
+    this.stop(name);
     const node = this.add({ ...old.spec, publicEndpoint, wallClockMs });
     return node;
+  }
+
+  /** The daemon stops: its socket is gone (over TCP, the introducer sees the connection close). */
+  stop(name: string): void {
+    const node = this.node(name);
+    node.cut = true;
+    if (node.spec.tcp) this.core.connectionClosed(node.connId);
   }
 
   node(name: string): Node {
@@ -133,8 +147,13 @@ export class SimNet {
         continue;
       }
       if (node.cut) continue;
-      const from = { endpoint: node.spec.publicEndpoint, transport: "udp" as const };
-      this.transmit(node.spec.latencyMs, () => this.fromCore(this.core.handle(o.packet, from, this.now)));
+      const from = node.spec.tcp
+        ? { endpoint: node.spec.publicEndpoint, transport: "tcp" as const, connId: node.connId }
+        : { endpoint: node.spec.publicEndpoint, transport: "udp" as const };
+      const hop = { from: node.spec.name, to: "introducer", at: this.now };
+      this.transmit(hop, node.spec.latencyMs, () =>
+        this.fromCore(this.core.handle(o.packet, from, this.now)),
+      );
     }
   }
 
@@ -142,10 +161,16 @@ export class SimNet {
     for (const a of actions) {
       this.coreSent.push({ ...a, at: this.now });
       const node = [...this.nodes.values()].find(
-        (n) => n.spec.publicEndpoint.host === a.to.host && n.spec.publicEndpoint.port === a.to.port,
+        (n) =>
+          n.spec.publicEndpoint.host === a.to.host &&
+          n.spec.publicEndpoint.port === a.to.port &&
+          (a.connId === undefined || a.connId === n.connId),
       );
       if (!node || node.cut) continue;
-      this.transmit(node.spec.latencyMs, () => this.fromClient(node, node.client.handle(a.packet, this.now)));
+      const hop = { from: "introducer", to: node.spec.name, at: this.now };
+      this.transmit(hop, node.spec.latencyMs, () =>
+        this.fromClient(node, node.client.handle(a.packet, this.now)),
+      );
     }
   }
 
@@ -197,8 +222,12 @@ export class SimNet {
   }
 
   /** Puts a packet on the wire: maybe lost, maybe duplicated, delayed by latency + jitter. */
-  private transmit(latencyMs: number, deliver: () => void): void {
-    if (this.rng() < this.lossRate) return;
+  private transmit(
+    hop: { from: string; to: string; at: number },
+    latencyMs: number,
+    deliver: () => void,
+  ): void {
+    if (this.rng() < this.lossRate || this.drop(hop)) return;
     const copies = this.rng() < this.duplicateRate ? 2 : 1;
     for (let i = 0; i < copies; i++) this.at(this.now + latencyMs + this.rng() * this.jitterMs, deliver);
   }

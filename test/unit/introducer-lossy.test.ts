@@ -16,8 +16,8 @@ describe("introducer over a lossy network", () => {
           loss: fc.double({ min: 0, max: 0.3, noNaN: true }),
           dup: fc.double({ min: 0, max: 0.2, noNaN: true }),
           jitter: fc.integer({ min: 0, max: 50 }),
-          joeLatency: fc.integer({ min: 1, max: 200 }),
-          bobLatency: fc.integer({ min: 1, max: 200 }),
+          joeLatency: fc.integer({ min: 1, max: 600 }),
+          bobLatency: fc.integer({ min: 1, max: 600 }),
         }),
         (p) => {
           const net = new SimNet();

@@ -60,8 +60,14 @@ const message: fc.Arbitrary<IntroducerMessage> = fc.oneof(
     peerPublicKey: key,
     candidates: fc.array(anyCand, { maxLength: 18 }),
     startInMs: fc.nat(65535),
+    timing: fc.nat(255),
   }),
-  fc.record({ type: fc.constant("introductionAck" as const), introId: u32, accepted: fc.boolean() }),
+  fc.record({
+    type: fc.constant("introductionAck" as const),
+    introId: u32,
+    accepted: fc.boolean(),
+    timing: fc.nat(255),
+  }),
   fc.record({
     type: fc.constant("refused" as const),
     txid: u32,
@@ -147,7 +153,7 @@ describe("introducer message codec", () => {
     const reg = encodeIntroducerMessage({ type: "introduce", txid: 7, peerName: "x" });
     reg[4] = 0; // name length 0, and one trailing byte left over
     expect(decodeIntroducerMessage(IntroducerPacketType.INTRODUCE, reg.subarray(0, 5))).toBeNull();
-    const ack = encodeIntroducerMessage({ type: "introductionAck", introId: 1, accepted: true });
+    const ack = encodeIntroducerMessage({ type: "introductionAck", introId: 1, accepted: true, timing: 0 });
     ack[4] = 2;
     expect(decodeIntroducerMessage(IntroducerPacketType.INTRODUCTION_ACK, ack)).toBeNull();
     const refused = encodeIntroducerMessage({ type: "refused", txid: 1, code: "BUSY", reason: "r" });
