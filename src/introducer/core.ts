@@ -108,6 +108,8 @@ const COUNTER_NAMES = [
   "introductionsCompleted",
   "introductionsDeclined",
   "introductionsMerged",
+  /** Dropped for a new request of the same requester for the same target (it restarted). */
+  "introductionsSuperseded",
   "introductionsUnreachable",
   "introductionRepeats",
   /** Sent again at once because its recipient registered from a new endpoint. */
@@ -393,11 +395,17 @@ export class IntroducerCore {
     if (target === peer) return no("SELF", `${peer.name} asked to be introduced to itself`);
 
     const existing = this.pending.forPair(peer, target);
-    if (existing) {
+    if (existing?.requesterTxid === msg.txid) {
       // A retransmitted INTRODUCE: answer on its route; repeat the answer if B already agreed.
       existing.requesterRoute = from;
-      existing.requesterTxid = msg.txid;
       return existing.phase === "awaitRequester" ? this.sendIntroduction(existing, now) : [];
+    }
+    if (existing) {
+      // A new request for a pair in progress: the requester restarted (or gave up on its request
+      // and asked again). Its client declines answers to a txid it no longer knows, and the
+      // target must hear where the requester is now: start over with a new introduction.
+      this.count.introductionsSuperseded++;
+      this.pending.delete(existing);
     }
     if (this.pending.forPair(target, peer)) {
       // B asked for A while A asks for B: one introduction serves both. A already has (or will

@@ -87,3 +87,56 @@ describe("introduction to a peer that registers a little later", () => {
     expect(net.core.counters().pendingIntroductions).toBe(0);
   });
 });
+
+/**
+ * Both daemons restart over TCP (the NAT lab's TCP rounds): joe's old daemon asked for bob just
+ * before stopping, so an introduction for the pair is still in progress, with joe's dead
+ * connection as its route, when the new joe registers and asks with a new txid. The new request
+ * replaces the old one: answering it with the old introduction (whose copy, rerouted to the new
+ * joe under the old txid, the new client declines) left the new joe without an answer for 20 s.
+ */
+describe("both peers restart over TCP while an introduction of theirs is in progress", () => {
+  for (const joeLaterMs of [50, 545, 1500, 3000]) {
+    it(`introduces the new daemons when joe's registers ${joeLaterMs} ms after bob's`, () => {
+      const net = new SimNet();
+      const spec = (name: "joe" | "bob", port: number) => ({
+        name,
+        publicEndpoint: { host: name === "joe" ? "203.0.113.2" : "203.0.113.66", port },
+        latencyMs: 2,
+        tcp: true,
+        introduceOnRegistered: [name === "joe" ? "bob" : "joe"],
+      });
+      net.add(spec("joe", 32919));
+      net.add(spec("bob", 37755));
+      net.start("bob");
+      net.runFor(800);
+      net.start("joe");
+      net.runFor(5_000);
+      net.introduce("joe", "bob"); // joe's link closed as bob stopped: it asks again, then stops
+      net.stop("bob");
+      net.runFor(3);
+      net.stop("joe");
+      net.runFor(565);
+      net.restart("bob", { host: "203.0.113.66", port: 33495 });
+      net.start("bob");
+      net.runFor(joeLaterMs);
+      net.restart("joe", { host: "203.0.113.2", port: 44627 });
+      net.start("joe");
+      const joeStarted = net.now;
+      net.runFor(3_000);
+
+      const [j] = net.eventsOf("joe", "introduction");
+      expect(j?.at - joeStarted).toBeLessThan(100);
+      const b = net.eventsOf("bob", "introduction").at(-1);
+      if (j?.out.type !== "introduction" || b?.out.type !== "introduction")
+        throw new Error("no introduction");
+      expect(b.out.introId).toBe(j.out.introId);
+      expect(b.out.candidates).toContainEqual({
+        kind: "tcp",
+        endpoint: { host: "203.0.113.2", port: 44627 },
+      });
+      expect(Math.abs(j.out.startAt - b.out.startAt)).toBeLessThanOrEqual(1);
+      expect(net.eventsOf("joe", "refused")).toEqual([]);
+    });
+  }
+});
