@@ -490,9 +490,9 @@ export class IntroducerCore {
     const route = toTarget ? this.registry.routeTo(p.target) : p.requesterRoute;
     if (route === undefined) return this.unreachable(p, now); // the target's registration expired
     // The target must ACK, and the requester hear back, before T. A T closer than that (the target
-    // was unreachable so far) moves later; a target that acted on an earlier copy follows it (its
-    // client reports `retimed` and the puncher probes from the new T), so the requester can be
-    // given the T of the latest copy.
+    // was unreachable so far) moves later, once no ACK that could still make it is on its way;
+    // a target that acted on an earlier copy follows the new T (its client reports `retimed` and
+    // the puncher probes from it) and says so in its ACK (see introductions.ts).
     if (toTarget && !targetCopyViable(p, now) && ackOverdue(p, now)) {
       if (p.sends > 0) this.count.introductionsRetimed++;
       setStart(p, now, p.sends > 0);
