@@ -19,7 +19,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { DaemonStatus } from "../../src/daemon/status-types.js";
 import { CLI } from "../../src/demo/processes.js";
 import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
@@ -68,6 +68,11 @@ describeNatlab("TCP fallback: UDP dropped on both NATs", () => {
   afterAll(async () => {
     await w?.destroy();
     await sshd?.stop();
+  });
+  // A test that fails midway must not leave its daemons running into the next one (which would
+  // then fail on "another p2ptun daemon is already running here" instead of on its own merits).
+  afterEach(async () => {
+    await Promise.all([w?.stop("joe"), w?.stop("bob")]);
   });
 
   it(
