@@ -12,6 +12,7 @@ import { NetcheckResponder } from "../netcheck/responder.js";
 import { NetcheckPacketType } from "../netcheck/wire.js";
 import { type Endpoint, formatEndpoint, normalizeIp } from "../util/addr.js";
 import {
+  INTRODUCER_PROTOCOL_VERSION,
   type IntroduceMsg,
   type IntroducerMessage,
   IntroducerPacketType,
@@ -301,6 +302,15 @@ export class IntroducerCore {
   }
 
   private onRegister(peer: PeerEntry, msg: RegisterMsg, from: Source, now: number): IntroducerAction[] {
+    if (msg.version !== undefined)
+      return this.refuse(
+        peer,
+        from,
+        msg.txid,
+        "VERSION",
+        `this introducer speaks introducer protocol ${INTRODUCER_PROTOCOL_VERSION}, this daemon ${msg.version}: ` +
+          "run the same p2ptun release on both",
+      );
     if (msg.name !== peer.name)
       return this.refuse(
         peer,

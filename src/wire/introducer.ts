@@ -53,12 +53,24 @@ export const REFUSAL_CODES = [
   "NOT_REGISTERED", // INTRODUCE: the requester must register first
   "SELF", // INTRODUCE: asked to be introduced to itself
   "BUSY", // INTRODUCE: too many introductions in progress
+  "VERSION", // REGISTER: the daemon speaks another version of this protocol
 ] as const;
+/**
+ * The version of the daemon ↔ introducer protocol, carried in every REGISTER right after its
+ * txid (that prefix stays put in every version), so that an introducer can refuse a daemon of
+ * another version with a reason instead of dropping its packets as malformed.
+ * 2: INTRODUCTION and INTRODUCTION_ACK carry `timing`.
+ */
+export const INTRODUCER_PROTOCOL_VERSION = 2;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export interface RegisterMsg {
   type: "register";
   txid: number;
+  /** Set only when decoding a REGISTER of another protocol version: then nothing else was read
+   * (its layout may differ) and the answer is a VERSION refusal. Encoding writes it when set
+   * (tests), else INTRODUCER_PROTOCOL_VERSION. */
+  version?: number;
   name: string;
   /** The daemon's LAN addresses with its UDP port; kind is always `host`. */
   lanCandidates: Candidate[];
@@ -132,7 +144,9 @@ export function encodeIntroducerMessage(msg: IntroducerMessage): Buffer {
   const w = new Writer();
   switch (msg.type) {
     case "register":
-      w.u32(msg.txid).str8(msg.name);
+      w.u32(msg.txid)
+        .u8(msg.version ?? INTRODUCER_PROTOCOL_VERSION)
+        .str8(msg.name);
       w.u16(msg.rttMs === undefined ? RTT_UNKNOWN : Math.min(Math.round(msg.rttMs), RTT_UNKNOWN - 1));
       w.u16(msg.tcpLocalPort ?? 0);
       writeCandidates(w, msg.lanCandidates);
@@ -167,6 +181,10 @@ export function decodeIntroducerMessage(type: number, body: Buffer): IntroducerM
   switch (type) {
     case IntroducerPacketType.REGISTER: {
       const txid = r.u32();
+      const version = r.u8();
+      if (r.bad) return null;
+      if (version !== INTRODUCER_PROTOCOL_VERSION)
+        return { type: "register", txid, version, name: "", lanCandidates: [] };
       const name = readName(r);
       const rtt = r.u16();
       const tcpPort = r.u16();

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { StaticBox } from "../../src/crypto/box.js";
 import { generateKeyPair } from "../../src/crypto/primitives.js";
 import { IntroducerClient } from "../../src/daemon/introducer-client.js";
 import {
@@ -10,7 +11,13 @@ import {
   REGISTRATION_EXPIRY_MS,
 } from "../../src/introducer/constants.js";
 import { IntroducerCore, type IntroducerEvent, type Source } from "../../src/introducer/core.js";
-import { IntroducerPacketType } from "../../src/wire/introducer.js";
+import {
+  INTRODUCER_PROTOCOL_VERSION,
+  IntroducerPacketType,
+  openIntroducerPacket,
+  parseIntroducerPacket,
+  sealIntroducerPacket,
+} from "../../src/wire/introducer.js";
 import { hostCandidate, introducerKeys, keys, makeCore, SimNet } from "./introducer-fixtures.js";
 
 const JOE_PUBLIC = { host: "198.51.100.7", port: 40001 };
@@ -69,6 +76,37 @@ describe("IntroducerCore registration", () => {
     // Each daemon registers again at once to report the RTT its first exchange measured.
     expect(net.core.counters().registrations).toBe(4);
     expect(stats.registered.map((p) => p.rttMs)).toEqual([20, 80]);
+  });
+
+  it("refuses a daemon of another protocol version with a reason naming both versions", () => {
+    const core = makeCore();
+    const joeBox = new StaticBox(
+      keys.joe.privateKey,
+      keys.joe.publicKey,
+      introducerKeys.publicKey,
+      "introducer",
+      1e12,
+    );
+    // Only the txid and the version of such a REGISTER are read: the rest may be laid out anew.
+    const packet = sealIntroducerPacket(joeBox, keys.joe.publicKey, {
+      type: "register",
+      txid: 77,
+      version: INTRODUCER_PROTOCOL_VERSION + 1,
+      name: "joe",
+      lanCandidates: [],
+    });
+    const [answer] = core.handle(packet, udpFrom(), 0);
+    const opened = openIntroducerPacket(joeBox, parseIntroducerPacket(answer.packet)!);
+    expect(opened).toEqual({
+      ok: true,
+      msg: {
+        type: "refused",
+        txid: 77,
+        code: "VERSION",
+        reason: `this introducer speaks introducer protocol ${INTRODUCER_PROTOCOL_VERSION}, this daemon ${INTRODUCER_PROTOCOL_VERSION + 1}: run the same p2ptun release on both`,
+      },
+    });
+    expect(core.stats(0).registered).toEqual([]);
   });
 
   it("refuses a key that claims another peer's name, and does not register it", () => {

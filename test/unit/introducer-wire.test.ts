@@ -139,6 +139,27 @@ describe("introducer message codec", () => {
     );
   });
 
+  it("reads only the txid and version of a REGISTER of another protocol version", () => {
+    const body = encodeIntroducerMessage({
+      type: "register",
+      txid: 9,
+      version: 7,
+      name: "joe",
+      lanCandidates: [],
+    });
+    // Whatever follows the version is not read: a later version may lay it out differently.
+    const extended = Buffer.concat([body, Buffer.from([1, 2, 3])]);
+    for (const b of [body, extended, body.subarray(0, 5)])
+      expect(decodeIntroducerMessage(IntroducerPacketType.REGISTER, b)).toEqual({
+        type: "register",
+        txid: 9,
+        version: 7,
+        name: "",
+        lanCandidates: [],
+      });
+    expect(decodeIntroducerMessage(IntroducerPacketType.REGISTER, body.subarray(0, 4))).toBeNull();
+  });
+
   it("refuses REGISTER candidates that are not host candidates", () => {
     const body = encodeIntroducerMessage({
       type: "register",
