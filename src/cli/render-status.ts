@@ -53,6 +53,8 @@ export function renderStatus(s: DaemonStatus): string {
       ]),
     ]),
   );
+  for (const i of s.introducers)
+    if (i.refused) out.push(`  ${i.address}: refused our registration: ${i.refused}`);
   out.push("");
   out.push(
     table([

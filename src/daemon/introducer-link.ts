@@ -53,6 +53,8 @@ export class IntroducerLink {
   private graceOver = false;
   /** How many of each event this introducer reported, over UDP and TCP (for metrics). */
   readonly events: Record<string, number> = {};
+  /** The last refusal of our registration ("CODE: reason"), cleared by the next registration. */
+  private registerRefusal: string | null = null;
 
   constructor(private readonly o: IntroducerLinkOptions) {
     this.label = formatEndpoint(o.address);
@@ -163,6 +165,9 @@ export class IntroducerLink {
 
   private emit(e: IntroducerEvent): void {
     this.events[e.type] = (this.events[e.type] ?? 0) + 1;
+    // Kept for `p2ptun status`: a daemon that is not registered should say why.
+    if (e.type === "refused" && e.request === "register") this.registerRefusal = `${e.code}: ${e.reason}`;
+    else if (e.type === "registered") this.registerRefusal = null;
     this.o.onEvent(this, e);
   }
 
@@ -181,6 +186,7 @@ export class IntroducerLink {
       tcpPublicEndpoint: this.tcp?.publicEndpoint ? formatEndpoint(this.tcp.publicEndpoint) : null,
       lastContactAgoMs: Number.isFinite(last) ? now - last : null,
       rttMs: s.rttMs ?? t?.rttMs ?? null,
+      refused: this.registerRefusal,
     };
   }
 

@@ -9,6 +9,8 @@ export interface IntroducerStatus {
   tcpPublicEndpoint: string | null;
   lastContactAgoMs: number | null;
   rttMs: number | null;
+  /** Why the introducer refused our registration (code and reason), until it accepts one. */
+  refused: string | null;
 }
 
 export interface PeerStatus {

@@ -146,6 +146,7 @@ describe("p2ptun status", () => {
     expect(intro.lastContactAgoMs).toBeGreaterThanOrEqual(0);
     expect(intro.lastContactAgoMs).toBeLessThan(60_000);
     expect(typeof intro.rttMs).toBe("number");
+    expect(intro.refused).toBeNull();
 
     const bob = s.peers.find((p) => p.name === "bob");
     expect(bob).toMatchObject({ state: "connected", path: "udp", reason: null });

@@ -35,6 +35,7 @@ const status: DaemonStatus = {
       tcpPublicEndpoint: "203.0.113.2:41641",
       lastContactAgoMs: 4200,
       rttMs: 23.4,
+      refused: null,
     },
     {
       address: "intro2.example:2345",
@@ -43,6 +44,8 @@ const status: DaemonStatus = {
       tcpPublicEndpoint: null,
       lastContactAgoMs: null,
       rttMs: null,
+      refused:
+        "VERSION: this introducer speaks introducer protocol 2, this daemon 3: run the same p2ptun release on both",
     },
   ],
   peers: [
@@ -96,6 +99,10 @@ describe("status table", () => {
       /198\.51\.100\.2:2345\s+yes\s+203\.0\.113\.2:41641\s+203\.0\.113\.2:41641\s+23\.4ms\s+4s ago/,
     );
     expect(text).toMatch(/intro2\.example:2345\s+no\s+-\s+-\s+-\s+-/);
+    expect(text).toContain(
+      "  intro2.example:2345: refused our registration: VERSION: this introducer speaks introducer protocol 2",
+    );
+    expect(text).not.toContain("198.51.100.2:2345: refused");
   });
 
   it("one line per peer: state, path, endpoint, RTT, bytes, streams, last packet, handshake", () => {
