@@ -122,8 +122,12 @@ describe("punchTcp", () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.attempts).toBeGreaterThan(2);
-    expect(r.errors.ECONNREFUSED).toBe(r.attempts);
-    expect(r.reason).toMatch(/^no TCP connection within 150 ms \(\d+ attempts: \d+× ECONNREFUSED\)$/);
+    // Every attempt was refused, except perhaps the last: the budget may end while it is pending.
+    expect(r.errors.ECONNREFUSED).toBeGreaterThanOrEqual(r.attempts - 1);
+    expect(r.errors.ECONNREFUSED).toBeLessThanOrEqual(r.attempts);
+    expect(r.reason).toBe(
+      `no TCP connection within 150 ms (${r.attempts} attempts: ${r.errors.ECONNREFUSED}× ECONNREFUSED)`,
+    );
   });
 
   it("stops at once when aborted and destroys the pending attempt", async () => {
