@@ -6,7 +6,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { isIP } from "node:net";
-import { type Datagram, UdpSender } from "../punch/udp-adapter.js";
+import { UdpSender } from "../punch/udp-adapter.js";
 import { type Endpoint, normalizeIp } from "../util/addr.js";
 import { literalLookup } from "../util/literal-lookup.js";
 
@@ -75,7 +75,7 @@ export class UdpEndpoint {
   }
 
   /** Sends a datagram; errors (e.g. EHOSTUNREACH from ICMP) are counted, never thrown. */
-  send(packet: Datagram, to: Endpoint, ttl?: number): void {
+  send(packet: Buffer, to: Endpoint, ttl?: number): void {
     this.sender.post(packet, to, ttl, this.onSent);
   }
 

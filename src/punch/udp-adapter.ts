@@ -18,12 +18,7 @@ import type { Endpoint } from "../util/addr.js";
 
 /** The part of dgram.Socket this needs. */
 export interface TtlSocket {
-  send(
-    msg: Buffer | readonly Buffer[],
-    port: number,
-    address: string,
-    callback: (error: Error | null) => void,
-  ): void;
+  send(msg: Buffer, port: number, address: string, callback: (error: Error | null) => void): void;
   setTTL(ttl: number): number;
 }
 
@@ -33,11 +28,8 @@ export const DEFAULT_TTL = 64;
 /** Told the outcome of one send: null once the kernel has the datagram, else the error. */
 export type SendDone = (error: Error | null) => void;
 
-/** A datagram, whole or as pieces the kernel joins (sendmsg with an iovec, no copy here). */
-export type Datagram = Buffer | readonly Buffer[];
-
 interface Job {
-  packet: Datagram;
+  packet: Buffer;
   to: Endpoint;
   ttl?: number;
   done?: SendDone;
@@ -56,12 +48,12 @@ export class UdpSender {
   ) {}
 
   /** Resolves when the datagram was handed to the kernel; rejects with the socket's error. */
-  send(packet: Datagram, to: Endpoint, ttl?: number): Promise<void> {
+  send(packet: Buffer, to: Endpoint, ttl?: number): Promise<void> {
     return new Promise((resolve, reject) => this.post(packet, to, ttl, (e) => (e ? reject(e) : resolve())));
   }
 
   /** Sends now when nothing must go first (the common case), else queues; `done` is told the outcome. */
-  post(packet: Datagram, to: Endpoint, ttl?: number, done?: SendDone): void {
+  post(packet: Buffer, to: Endpoint, ttl?: number, done?: SendDone): void {
     const job: Job = { packet, to, ttl, done };
     if (this.queue.length === 0 && !this.ttlInFlight && !this.needsTtl(job)) this.run(job);
     else {

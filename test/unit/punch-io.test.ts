@@ -45,7 +45,7 @@ class FakeSocket implements TtlSocket {
     this.log.push(`ttl ${ttl}`);
     return ttl;
   }
-  send(msg: Buffer | readonly Buffer[], port: number, _address: string, cb: (e: Error | null) => void): void {
+  send(msg: Buffer, port: number, _address: string, cb: (e: Error | null) => void): void {
     this.log.push(`send ${msg.toString()}:${port}`);
     this.callbacks.push(cb);
   }
