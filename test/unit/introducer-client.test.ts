@@ -35,6 +35,17 @@ function joeClient(
   });
 }
 
+/** The introducer's side of joe's box: seals packets joe's client accepts, opens joe's answers. */
+function introducersBoxForJoe(): StaticBox {
+  return new StaticBox(
+    introducerKeys.privateKey,
+    introducerKeys.publicKey,
+    keys.joe.publicKey,
+    "introducer",
+    9e12,
+  );
+}
+
 const sends = (outs: IntroducerClientOutput[]) => outs.filter((o) => o.type === "send");
 const events = (outs: IntroducerClientOutput[]) => outs.filter((o) => o.type !== "send");
 
@@ -191,14 +202,7 @@ describe("IntroducerClient introductions", () => {
 
 describe("IntroducerClient start instants", () => {
   it("follows a repeat carrying a newer start instant, not an older one, and ACKs the one it follows", () => {
-    // The introducer's side of joe's box, to write INTRODUCTIONs and read joe's ACKs.
-    const box = new StaticBox(
-      introducerKeys.privateKey,
-      introducerKeys.publicKey,
-      keys.joe.publicKey,
-      "introducer",
-      9e12,
-    );
+    const box = introducersBoxForJoe();
     const joe = joeClient(introducerKeys.publicKey, (pk) => (pk.equals(keys.bob.publicKey) ? "bob" : null));
     const copy = (timing: number, startInMs: number) =>
       sealIntroducerPacket(box, introducerKeys.publicKey, {
@@ -282,13 +286,7 @@ describe("IntroducerClient authentication", () => {
     const [reg] = sends(joe.start(0));
     const [reply] = core.handle(reg.packet, { endpoint: JOE_PUBLIC, transport: "udp" }, 0);
     // A valid introduction, sealed by the introducer for joe, to mutate.
-    const box = new StaticBox(
-      introducerKeys.privateKey,
-      introducerKeys.publicKey,
-      keys.joe.publicKey,
-      "introducer",
-      9e12,
-    );
+    const box = introducersBoxForJoe();
     const intro = sealIntroducerPacket(box, introducerKeys.publicKey, {
       type: "introduction",
       txid: 0,
