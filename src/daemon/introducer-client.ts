@@ -346,17 +346,12 @@ export class IntroducerClient {
       // A repeat. One carrying a newer start instant (the introducer moved T because our ACK
       // was lost or late) is followed; older or equal ones (reordered, duplicated) are not. The
       // ACK names the instant we follow, so the introducer tells the requester that one.
-      const out: IntroducerClientOutput[] = [];
-      if (isNewerTiming(msg.timing, seen.timing)) {
-        seen.timing = msg.timing;
-        if (seen.accepted && seen.peerName !== undefined) {
-          const startAt = now + msg.startInMs;
-          seen.startAt = startAt;
-          out.push({ type: "retimed", introId: msg.introId, peerName: seen.peerName, startAt });
-        }
-      }
-      out.unshift(this.ack(msg.introId, seen.accepted, seen.timing));
-      return out;
+      if (!isNewerTiming(msg.timing, seen.timing)) return [this.ack(msg.introId, seen.accepted, seen.timing)];
+      seen.timing = msg.timing;
+      const ack = this.ack(msg.introId, seen.accepted, seen.timing);
+      if (!seen.accepted || seen.peerName === undefined) return [ack];
+      seen.startAt = now + msg.startInMs;
+      return [ack, { type: "retimed", introId: msg.introId, peerName: seen.peerName, startAt: seen.startAt }];
     }
 
     const ours = this.pendingByTxid(msg.txid);

@@ -503,11 +503,13 @@ export class IntroducerCore {
     // was unreachable so far) moves later, once no ACK that could still make it is on its way;
     // a target that acted on an earlier copy follows the new T (its client reports `retimed` and
     // the puncher probes from it) and says so in its ACK (see introductions.ts).
-    if (toTarget && !targetCopyViable(p, now) && ackOverdue(p, now)) {
-      if (p.sends > 0) this.count.introductionsRetimed++;
-      setStart(p, now, p.sends > 0);
+    if (toTarget) {
+      if (!targetCopyViable(p, now) && ackOverdue(p, now)) {
+        if (p.sends > 0) this.count.introductionsRetimed++;
+        setStart(p, now, p.sends > 0);
+      }
+      if (targetCopyViable(p, now)) p.viableSentAt = now;
     }
-    if (toTarget && targetCopyViable(p, now)) p.viableSentAt = now;
     p.sends++;
     p.nextSendAt = now + INTRO_RETRY_MS;
     const recipient = toTarget ? p.target : p.requester;
