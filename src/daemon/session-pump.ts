@@ -34,6 +34,21 @@ export class SessionPump {
   }
 
   private readonly clock: Clock;
+  private prepareImmediate: NodeJS.Immediate | undefined;
+
+  /**
+   * Has the manager make the next packets' ciphers (SessionManager.prepareNext) once this turn of
+   * the event loop is done: after the datagrams went out and what was received was delivered
+   * (down to the TCP write), so the work is never on the way of a packet.
+   */
+  private schedulePrepare(): void {
+    if (this.prepareImmediate === undefined) this.prepareImmediate = setImmediate(this.prepareNow);
+  }
+
+  private readonly prepareNow = (): void => {
+    this.prepareImmediate = undefined;
+    this.manager.prepareNext();
+  };
 
   private run(actions: SessionAction[]): void {
     for (let i = 0; i < actions.length; i++) {
@@ -47,11 +62,13 @@ export class SessionPump {
 
   handle(packet: Buffer, from: Endpoint): void {
     this.run(this.manager.handle(packet, from, this.clock.now()));
+    this.schedulePrepare();
     this.timer.rearm();
   }
 
   send(peer: Buffer | string, payload: Buffer): void {
     this.run(this.manager.send(peer, payload, this.clock.now()));
+    this.schedulePrepare();
     this.timer.rearm();
   }
 
@@ -72,6 +89,8 @@ export class SessionPump {
   }
 
   close(): void {
+    if (this.prepareImmediate !== undefined) clearImmediate(this.prepareImmediate);
+    this.prepareImmediate = undefined;
     this.timer.close();
   }
 }

@@ -20,6 +20,7 @@ interface End {
   port: number;
   peerKey: Buffer;
   link?: UdpLink;
+  prepareScheduled?: boolean;
 }
 
 async function setup(): Promise<[End, End]> {
@@ -45,6 +46,14 @@ async function setup(): Promise<[End, End]> {
         const c = decodeChannelPacket(x.payload);
         if (c) self.link?.input(c.packet);
       }
+    }
+    // As SessionPump does: the next packets' ciphers are made once this turn is over.
+    if (!self.prepareScheduled) {
+      self.prepareScheduled = true;
+      setImmediate(() => {
+        self.prepareScheduled = false;
+        self.manager.prepareNext();
+      });
     }
   };
   for (const [self, other] of [

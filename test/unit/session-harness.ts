@@ -55,13 +55,14 @@ export class Net {
     return node;
   }
 
-  /** Puts `send` actions in flight and records the rest. */
+  /** Puts `send` actions in flight and records the rest; then prepares ciphers, as SessionPump does. */
   take(node: Node, actions: SessionAction[]): void {
     for (const a of actions) {
       if (a.type === "send")
         this.inFlight.push({ from: node, src: { ...node.addr }, to: a.to, packet: a.packet });
       else node.events.push(a);
     }
+    node.mgr.prepareNext();
   }
 
   nodeAt(e: Endpoint): Node | undefined {

@@ -6,7 +6,15 @@
  */
 import { allocData, DATA_COUNTER_OFFSET, DATA_HEADER_LEN } from "../../wire/session.js";
 import { ReplayWindow } from "../replay.js";
-import { openTransport, sealTransport, TransportNonce } from "./transport-cipher.js";
+import {
+  type OpenCipher,
+  openCipher,
+  openWith,
+  type SealCipher,
+  sealCipher,
+  sealWith,
+  TransportNonce,
+} from "./transport-cipher.js";
 
 export interface KeypairInit {
   localIndex: number;
@@ -45,6 +53,19 @@ export class Keypair<P = unknown> {
   private readonly sendNonce = new TransportNonce();
   private readonly recvNonce = new TransportNonce();
   private readonly window: ReplayWindow;
+  /** Listed for the next `SessionManager.prepareNext()` (used since the last one). */
+  prepareListed = false;
+  private wiped = false;
+  /**
+   * Ciphers made ahead of time by `prepare()` for the next send counter and the next expected
+   * receive counter. Making one (OpenSSL looks the algorithm up, sets the key and the nonce) is
+   * ~40 % of sealing a small packet (3.1 of 7.5 µs here); made after the previous packet left, it
+   * is off the round trip of interactive traffic. Each is used at most once, for its own counter.
+   */
+  private preparedSeal: SealCipher | null = null;
+  private preparedSealCounter = -1;
+  private preparedOpen: OpenCipher | null = null;
+  private preparedOpenCounter = -1;
 
   constructor(
     readonly peer: P,
@@ -65,9 +86,35 @@ export class Keypair<P = unknown> {
   seal(payload: Uint8Array): Buffer {
     const counter = this.sendCounter++;
     const packet = allocData(this.remoteIndex, counter, payload.length);
-    this.sendNonce.set(counter);
-    sealTransport(this.sendKey, this.sendNonce.bytes, payload, packet, DATA_HEADER_LEN);
+    let c = this.preparedSeal;
+    if (c !== null && this.preparedSealCounter === counter) {
+      this.preparedSeal = null;
+    } else {
+      this.sendNonce.set(counter);
+      c = sealCipher(this.sendKey, this.sendNonce.bytes);
+    }
+    sealWith(c, payload, packet, DATA_HEADER_LEN);
     return packet;
+  }
+
+  /**
+   * Makes the ciphers for the next packet each way (see `preparedSeal`), unless they are ready.
+   * The receive side expects the counter after the greatest one received.
+   */
+  prepare(): void {
+    if (this.wiped) return;
+    const next = this.sendCounter;
+    if (this.preparedSeal === null || this.preparedSealCounter !== next) {
+      this.sendNonce.set(next);
+      this.preparedSeal = sealCipher(this.sendKey, this.sendNonce.bytes);
+      this.preparedSealCounter = next;
+    }
+    const expected = this.maxReceived + 1;
+    if (this.preparedOpen === null || this.preparedOpenCounter !== expected) {
+      this.recvNonce.set(expected);
+      this.preparedOpen = openCipher(this.recvKey, this.recvNonce.bytes);
+      this.preparedOpenCounter = expected;
+    }
   }
 
   /** Whether `counter` has not been seen and is not older than the window. */
@@ -76,9 +123,15 @@ export class Keypair<P = unknown> {
   }
 
   /** Decrypts a DATA packet whose counter passed `isFresh`; null when it does not authenticate. */
-  open(packet: Buffer): Buffer | null {
-    this.recvNonce.setFromLE(packet, DATA_COUNTER_OFFSET);
-    return openTransport(this.recvKey, this.recvNonce.bytes, packet.subarray(DATA_HEADER_LEN));
+  open(packet: Buffer, counter: number): Buffer | null {
+    let d = this.preparedOpen;
+    if (d !== null && this.preparedOpenCounter === counter) {
+      this.preparedOpen = null;
+    } else {
+      this.recvNonce.setFromLE(packet, DATA_COUNTER_OFFSET);
+      d = openCipher(this.recvKey, this.recvNonce.bytes);
+    }
+    return openWith(d, packet.subarray(DATA_HEADER_LEN));
   }
 
   /** Records an authenticated counter; returns whether it is the newest seen so far. */
@@ -91,6 +144,8 @@ export class Keypair<P = unknown> {
 
   /** Overwrites the key material once the keypair is dropped. */
   wipe(): void {
+    this.wiped = true;
+    this.preparedSeal = this.preparedOpen = null;
     this.sendKey.fill(0);
     this.recvKey.fill(0);
   }

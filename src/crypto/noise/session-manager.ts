@@ -90,6 +90,8 @@ export class SessionManager {
   private readonly peers = new Map<string, PeerState>();
   /** Our indices: pending INITs and keypairs, the only way RESPONSE and DATA find their peer. */
   private readonly byIndex = new Map<number, PendingInit | SessionKeypair>();
+  /** Keypairs used on the hot path since the last prepareNext(). */
+  private readonly toPrepare: SessionKeypair[] = [];
   private readonly initBudget: TokenBucket;
   private now: number;
   /** Set by every change to a handshake or keypair, so nextTimer recomputes only then. */
@@ -161,6 +163,7 @@ export class SessionManager {
       const actions: SessionAction[] = [
         { type: "send", peer: p.id, to: p.endpoint, packet: kp.seal(payload) },
       ];
+      this.listForPrepare(kp);
       if (kp.sendCounter >= this.timings.rekeyAfterMessages && !kp.rekeyStarted && !p.pending) {
         kp.rekeyStarted = true;
         actions.push(...this.startHandshake(p, now, now, 0));
@@ -289,8 +292,9 @@ export class SessionManager {
     if (now >= kp.expiresAt) return this.drop("expired");
     if (now >= kp.retireAt) return this.drop("staleKey");
     if (!kp.isFresh(counter)) return this.drop("replay");
-    const payload = kp.open(packet);
+    const payload = kp.open(packet, counter);
     if (payload === null) return this.drop("decryptFail");
+    this.listForPrepare(kp);
     const newest = kp.commit(counter);
 
     const p = kp.peer;
@@ -470,7 +474,28 @@ export class SessionManager {
   }
 
   private sealTo(p: PeerState, kp: SessionKeypair, payload: Buffer): SessionAction {
+    this.listForPrepare(kp);
     return { type: "send", peer: p.id, to: copyEndpoint(p.endpoint as Endpoint), packet: kp.seal(payload) };
+  }
+
+  private listForPrepare(kp: SessionKeypair): void {
+    if (kp.prepareListed) return;
+    kp.prepareListed = true;
+    this.toPrepare.push(kp);
+  }
+
+  /**
+   * Makes the ciphers of the next DATA packet each way for the keypairs used since the last call
+   * (Keypair.prepare). Call it once the packets that `send`/`handle` returned are on their way:
+   * the work then happens after they left instead of before the next one can.
+   */
+  prepareNext(): void {
+    const list = this.toPrepare;
+    for (let i = 0; i < list.length; i++) {
+      list[i].prepareListed = false;
+      list[i].prepare();
+    }
+    list.length = 0;
   }
 
   private enqueue(p: PeerState, payload: Buffer): void {

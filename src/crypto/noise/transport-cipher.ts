@@ -5,7 +5,12 @@
  * reusable buffer, the ciphertext is written straight into the caller's packet buffer behind its
  * header, and no BigInt is involved.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import {
+  type CipherChaCha20Poly1305,
+  createCipheriv,
+  createDecipheriv,
+  type DecipherChaCha20Poly1305,
+} from "node:crypto";
 import { TAGLEN } from "../primitives.js";
 
 const ALGORITHM = "chacha20-poly1305";
@@ -28,6 +33,19 @@ export class TransportNonce {
   }
 }
 
+export type SealCipher = CipherChaCha20Poly1305;
+export type OpenCipher = DecipherChaCha20Poly1305;
+
+/** A cipher set up for one key and nonce, to be used by exactly one `sealWith`. */
+export function sealCipher(key: Buffer, nonce: Buffer): SealCipher {
+  return createCipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
+}
+
+/** A decipher set up for one key and nonce, to be used by exactly one `openWith`. */
+export function openCipher(key: Buffer, nonce: Buffer): OpenCipher {
+  return createDecipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
+}
+
 /** Encrypts `plaintext` into `out` at `offset`; `out` must have room for plaintext + TAGLEN. */
 export function sealTransport(
   key: Buffer,
@@ -36,7 +54,11 @@ export function sealTransport(
   out: Buffer,
   offset: number,
 ): void {
-  const c = createCipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
+  sealWith(sealCipher(key, nonce), plaintext, out, offset);
+}
+
+/** `sealTransport` with a cipher made by `sealCipher` (used up by this call). */
+export function sealWith(c: SealCipher, plaintext: Uint8Array, out: Buffer, offset: number): void {
   const body = c.update(plaintext);
   body.copy(out, offset);
   c.final();
@@ -46,9 +68,14 @@ export function sealTransport(
 /** Returns the plaintext, or null when the ciphertext does not authenticate. Never throws. */
 export function openTransport(key: Buffer, nonce: Buffer, ciphertext: Buffer): Buffer | null {
   if (ciphertext.length < TAGLEN) return null;
+  return openWith(openCipher(key, nonce), ciphertext);
+}
+
+/** `openTransport` with a decipher made by `openCipher` (used up by this call). */
+export function openWith(d: OpenCipher, ciphertext: Buffer): Buffer | null {
+  if (ciphertext.length < TAGLEN) return null;
   const bodyLen = ciphertext.length - TAGLEN;
   try {
-    const d = createDecipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
     d.setAuthTag(ciphertext.subarray(bodyLen));
     const plain = d.update(ciphertext.subarray(0, bodyLen));
     d.final();
