@@ -3,7 +3,8 @@
  * the 64-bit counter little-endian) and empty associated data, exactly like a Noise transport
  * CipherState. Differences from CipherState are all about allocation: the nonce lives in one
  * reusable buffer, the ciphertext is written straight into the caller's packet buffer behind its
- * header, and no BigInt is involved.
+ * header, and no BigInt is involved. A cipher is made apart from its use, so that a keypair can
+ * make the next packet's ahead of time.
  */
 import {
   type CipherChaCha20Poly1305,
@@ -46,18 +47,10 @@ export function openCipher(key: Buffer, nonce: Buffer): OpenCipher {
   return createDecipheriv(ALGORITHM, key, nonce, TAG_OPTIONS);
 }
 
-/** Encrypts `plaintext` into `out` at `offset`; `out` must have room for plaintext + TAGLEN. */
-export function sealTransport(
-  key: Buffer,
-  nonce: Buffer,
-  plaintext: Uint8Array,
-  out: Buffer,
-  offset: number,
-): void {
-  sealWith(sealCipher(key, nonce), plaintext, out, offset);
-}
-
-/** `sealTransport` with a cipher made by `sealCipher` (used up by this call). */
+/**
+ * Encrypts `plaintext` into `out` at `offset` with a cipher from `sealCipher` (used up by this
+ * call); `out` must have room for plaintext + TAGLEN.
+ */
 export function sealWith(c: SealCipher, plaintext: Uint8Array, out: Buffer, offset: number): void {
   const body = c.update(plaintext);
   body.copy(out, offset);
@@ -65,13 +58,10 @@ export function sealWith(c: SealCipher, plaintext: Uint8Array, out: Buffer, offs
   c.getAuthTag().copy(out, offset + body.length);
 }
 
-/** Returns the plaintext, or null when the ciphertext does not authenticate. Never throws. */
-export function openTransport(key: Buffer, nonce: Buffer, ciphertext: Buffer): Buffer | null {
-  if (ciphertext.length < TAGLEN) return null;
-  return openWith(openCipher(key, nonce), ciphertext);
-}
-
-/** `openTransport` with a decipher made by `openCipher` (used up by this call). */
+/**
+ * Decrypts with a decipher from `openCipher` (used up by this call). Returns the plaintext, or
+ * null when the ciphertext does not authenticate. Never throws.
+ */
 export function openWith(d: OpenCipher, ciphertext: Buffer): Buffer | null {
   if (ciphertext.length < TAGLEN) return null;
   const bodyLen = ciphertext.length - TAGLEN;
