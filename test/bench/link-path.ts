@@ -1,81 +1,69 @@
 /**
  * Micro-benchmark of the daemon's data path without the TCP sockets: a mux stream → UdpLink
- * (reliable channel + driver) → SessionManager (Noise transport seal) → a real UDP socket on
- * loopback → SessionManager (open) → UdpLink → mux stream, both ends in this one process.
+ * (reliable channel + driver) → SessionPump (Noise transport seal) → a real UDP socket on
+ * loopback → SessionPump (open) → UdpLink → mux stream, both ends in this one process.
  * It reports goodput and, more useful on a busy machine, the CPU time per MB for both ends
  * together (process.cpuUsage, so other processes' load matters less than for wall-clock figures).
  * Run: npx tsx test/bench/link-path.ts [MB] [repeats]
  */
 import dgram from "node:dgram";
-import { type SessionAction, SessionManager } from "../../src/crypto/noise/session-manager.js";
 import { generateKeyPair } from "../../src/crypto/primitives.js";
+import { SessionPump } from "../../src/daemon/session-pump.js";
 import { UdpLink } from "../../src/daemon/udp-link.js";
 import type { MuxStream } from "../../src/tunnel/mux/index.js";
 import { systemClock } from "../../src/util/clock.js";
 import { decodeChannelPacket } from "../../src/wire/inner.js";
 
 interface End {
-  manager: SessionManager;
+  pump: SessionPump;
   socket: dgram.Socket;
   port: number;
   peerKey: Buffer;
   link?: UdpLink;
-  prepareScheduled?: boolean;
 }
 
 async function setup(): Promise<[End, End]> {
   const ka = generateKeyPair();
   const kb = generateKeyPair();
-  const now = systemClock.now();
-  const ends = await Promise.all(
+  const ends: End[] = await Promise.all(
     [
       [ka, kb],
       [kb, ka],
     ].map(async ([me, peer]) => {
       const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
       await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
-      const manager = new SessionManager({ privateKey: me.privateKey, peers: [peer.publicKey], now });
-      return { manager, socket, port: socket.address().port, peerKey: peer.publicKey } as End;
+      const end: End = {
+        socket,
+        port: socket.address().port,
+        peerKey: peer.publicKey,
+        // The daemon's own adapter: sends what the manager asks, hands DATA to the link.
+        pump: new SessionPump(
+          { privateKey: me.privateKey, peers: [peer.publicKey], clock: systemClock },
+          (packet, to) => socket.send(packet, to.port, to.host),
+          (e) => {
+            if (e.type !== "deliver") return;
+            const c = decodeChannelPacket(e.payload);
+            if (c) end.link?.input(c.packet);
+          },
+        ),
+      };
+      socket.on("message", (m, r) => end.pump.handle(m, { host: r.address, port: r.port }));
+      return end;
     }),
   );
   const [a, b] = ends;
-  const run = (self: End, other: End, actions: SessionAction[]) => {
-    for (const x of actions) {
-      if (x.type === "send") self.socket.send(x.packet, other.port, "127.0.0.1");
-      else if (x.type === "deliver") {
-        const c = decodeChannelPacket(x.payload);
-        if (c) self.link?.input(c.packet);
-      }
-    }
-    // As SessionPump does: the next packets' ciphers are made once this turn is over.
-    if (!self.prepareScheduled) {
-      self.prepareScheduled = true;
-      setImmediate(() => {
-        self.prepareScheduled = false;
-        self.manager.prepareNext();
-      });
-    }
-  };
-  for (const [self, other] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    self.socket.on("message", (m, r) =>
-      run(self, other, self.manager.handle(m, { host: r.address, port: r.port }, systemClock.now())),
-    );
-  }
-  run(a, b, a.manager.connect(a.peerKey, { host: "127.0.0.1", port: b.port }, systemClock.now()));
-  while (!a.manager.isEstablished(a.peerKey)) await new Promise((r) => setTimeout(r, 5));
-  for (const [self, other, initiator] of [
-    [a, b, true],
-    [b, a, false],
+  a.pump.connect(a.peerKey, { host: "127.0.0.1", port: b.port });
+  while (!a.pump.manager.isEstablished(a.peerKey)) await new Promise((r) => setTimeout(r, 5));
+  for (const [self, initiator] of [
+    [a, true],
+    [b, false],
   ] as const) {
     self.link = new UdpLink({
       id: 7,
       initiator,
       maxDatagramSize: 65_000,
       clock: systemClock,
-      sendPayload: (p) => run(self, other, self.manager.send(self.peerKey, p, systemClock.now())),
+      sendPayload: (p) => self.pump.send(self.peerKey, p),
       onStream: (req) => {
         const s = req.accept();
         if (req.target === "echo:1") {
