@@ -4,7 +4,7 @@
  * which it must be renewed or refused. Counters are plain numbers; the only BigInt per received
  * packet is the conversion the shared ReplayWindow takes.
  */
-import { allocData, DATA_COUNTER_OFFSET, DATA_HEADER_LEN } from "../../wire/session.js";
+import { allocData, DATA_HEADER_LEN } from "../../wire/session.js";
 import { ReplayWindow } from "../replay.js";
 import {
   type OpenCipher,
@@ -87,12 +87,8 @@ export class Keypair<P = unknown> {
     const counter = this.sendCounter++;
     const packet = allocData(this.remoteIndex, counter, payload.length);
     let c = this.preparedSeal;
-    if (c !== null && this.preparedSealCounter === counter) {
-      this.preparedSeal = null;
-    } else {
-      this.sendNonce.set(counter);
-      c = sealCipher(this.sendKey, this.sendNonce.bytes);
-    }
+    if (c !== null && this.preparedSealCounter === counter) this.preparedSeal = null;
+    else c = this.sealCipherFor(counter);
     sealWith(c, payload, packet, DATA_HEADER_LEN);
     return packet;
   }
@@ -105,16 +101,24 @@ export class Keypair<P = unknown> {
     if (this.wiped) return;
     const next = this.sendCounter;
     if (this.preparedSeal === null || this.preparedSealCounter !== next) {
-      this.sendNonce.set(next);
-      this.preparedSeal = sealCipher(this.sendKey, this.sendNonce.bytes);
+      this.preparedSeal = this.sealCipherFor(next);
       this.preparedSealCounter = next;
     }
     const expected = this.maxReceived + 1;
     if (this.preparedOpen === null || this.preparedOpenCounter !== expected) {
-      this.recvNonce.set(expected);
-      this.preparedOpen = openCipher(this.recvKey, this.recvNonce.bytes);
+      this.preparedOpen = this.openCipherFor(expected);
       this.preparedOpenCounter = expected;
     }
+  }
+
+  private sealCipherFor(counter: number): SealCipher {
+    this.sendNonce.set(counter);
+    return sealCipher(this.sendKey, this.sendNonce.bytes);
+  }
+
+  private openCipherFor(counter: number): OpenCipher {
+    this.recvNonce.set(counter);
+    return openCipher(this.recvKey, this.recvNonce.bytes);
   }
 
   /** Whether `counter` has not been seen and is not older than the window. */
@@ -122,15 +126,14 @@ export class Keypair<P = unknown> {
     return this.window.check(BigInt(counter));
   }
 
-  /** Decrypts a DATA packet whose counter passed `isFresh`; null when it does not authenticate. */
+  /**
+   * Decrypts a DATA packet whose counter (`readDataCounter`) passed `isFresh`; null when it does
+   * not authenticate.
+   */
   open(packet: Buffer, counter: number): Buffer | null {
     let d = this.preparedOpen;
-    if (d !== null && this.preparedOpenCounter === counter) {
-      this.preparedOpen = null;
-    } else {
-      this.recvNonce.setFromLE(packet, DATA_COUNTER_OFFSET);
-      d = openCipher(this.recvKey, this.recvNonce.bytes);
-    }
+    if (d !== null && this.preparedOpenCounter === counter) this.preparedOpen = null;
+    else d = this.openCipherFor(counter);
     return openWith(d, packet.subarray(DATA_HEADER_LEN));
   }
 

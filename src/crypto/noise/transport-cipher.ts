@@ -27,11 +27,6 @@ export class TransportNonce {
     this.bytes.writeUInt32LE(counter >>> 0, 4);
     this.bytes.writeUInt32LE(Math.floor(counter / TWO_POW_32), 8);
   }
-
-  /** Takes the counter bytes as they appear little-endian in a packet, without decoding them. */
-  setFromLE(packet: Buffer, offset: number): void {
-    packet.copy(this.bytes, 4, offset, offset + 8);
-  }
 }
 
 export type SealCipher = CipherChaCha20Poly1305;
