@@ -6,6 +6,7 @@
 import { type SessionAction, SessionManager } from "../crypto/noise/session-manager.js";
 import type { Endpoint } from "../util/addr.js";
 import type { Clock } from "../util/clock.js";
+import type { Datagram } from "../wire/datagram.js";
 import { CoreTimer } from "./scheduler.js";
 
 export type SessionEvent = Exclude<SessionAction, { type: "send" }>;
@@ -14,11 +15,11 @@ export class SessionPump {
   readonly manager: SessionManager;
   private readonly timer: CoreTimer;
   /** Per peer id: another transport (a punched TCP connection); true when it took the packet. */
-  private readonly routes = new Map<string, (packet: Buffer, to: Endpoint) => boolean>();
+  private readonly routes = new Map<string, (packet: Datagram, to: Endpoint) => boolean>();
 
   constructor(
     opts: { privateKey: Buffer; peers: Buffer[]; clock: Clock },
-    private readonly sendUdp: (packet: Buffer, to: Endpoint) => void,
+    private readonly sendUdp: (packet: Datagram, to: Endpoint) => void,
     private readonly onEvent: (e: SessionEvent) => void,
   ) {
     this.manager = new SessionManager({
@@ -78,7 +79,7 @@ export class SessionPump {
   }
 
   /** Sends for `peer` try `route` first (the TCP path); undefined removes it. */
-  route(peer: string, route: ((packet: Buffer, to: Endpoint) => boolean) | undefined): void {
+  route(peer: string, route: ((packet: Datagram, to: Endpoint) => boolean) | undefined): void {
     if (route) this.routes.set(peer, route);
     else this.routes.delete(peer);
   }

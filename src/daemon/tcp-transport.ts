@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import { FrameDecoder, frame } from "../introducer/tcp-frames.js";
 import { type Endpoint, normalizeIp } from "../util/addr.js";
+import { type Datagram, datagramLength } from "../wire/datagram.js";
 
 /** Largest packet a u16 length can frame. */
 export const TCP_MAX_PACKET = 0xffff;
@@ -49,8 +50,9 @@ export class TcpTransport {
   }
 
   /** Queues one packet; false when the socket is closed or the packet cannot be framed. */
-  send(packet: Buffer): boolean {
-    if (this.closed || packet.length === 0 || packet.length > TCP_MAX_PACKET) return false;
+  send(packet: Datagram): boolean {
+    const length = datagramLength(packet);
+    if (this.closed || length === 0 || length > TCP_MAX_PACKET) return false;
     this.counters.packetsOut++;
     this.socket.write(frame(packet));
     return true;

@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import { UdpSender } from "../punch/udp-adapter.js";
 import { type Endpoint, normalizeIp } from "../util/addr.js";
 import { literalLookup } from "../util/literal-lookup.js";
+import type { Datagram } from "../wire/datagram.js";
 
 export type PacketHandler = (packet: Buffer, from: Endpoint) => void;
 
@@ -75,7 +76,7 @@ export class UdpEndpoint {
   }
 
   /** Sends a datagram; errors (e.g. EHOSTUNREACH from ICMP) are counted, never thrown. */
-  send(packet: Buffer, to: Endpoint, ttl?: number): void {
+  send(packet: Datagram, to: Endpoint, ttl?: number): void {
     this.sender.post(packet, to, ttl, this.onSent);
   }
 

@@ -2,6 +2,8 @@
  * Splits a TCP byte stream into `[length u16][packet]` frames. A zero or oversized length is a
  * framing error: the stream cannot be resynchronised, so the caller closes the connection.
  */
+import { type Datagram, datagramLength } from "../wire/datagram.js";
+
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);
 
@@ -25,8 +27,9 @@ export class FrameDecoder {
   }
 }
 
-export function frame(packet: Buffer): Buffer {
+/** One frame: the length, then the packet's bytes (its pieces joined, see Datagram). */
+export function frame(packet: Datagram): Buffer {
   const head = Buffer.alloc(2);
-  head.writeUInt16BE(packet.length);
-  return Buffer.concat([head, packet]);
+  head.writeUInt16BE(datagramLength(packet));
+  return Buffer.concat(Buffer.isBuffer(packet) ? [head, packet] : [head, ...packet]);
 }

@@ -15,10 +15,11 @@
  * callers that want to await the hand-over.
  */
 import type { Endpoint } from "../util/addr.js";
+import type { Datagram } from "../wire/datagram.js";
 
 /** The part of dgram.Socket this needs. */
 export interface TtlSocket {
-  send(msg: Buffer, port: number, address: string, callback: (error: Error | null) => void): void;
+  send(msg: Datagram, port: number, address: string, callback: (error: Error | null) => void): void;
   setTTL(ttl: number): number;
 }
 
@@ -29,7 +30,7 @@ export const DEFAULT_TTL = 64;
 export type SendDone = (error: Error | null) => void;
 
 interface Job {
-  packet: Buffer;
+  packet: Datagram;
   to: Endpoint;
   ttl?: number;
   done?: SendDone;
@@ -48,12 +49,12 @@ export class UdpSender {
   ) {}
 
   /** Resolves when the datagram was handed to the kernel; rejects with the socket's error. */
-  send(packet: Buffer, to: Endpoint, ttl?: number): Promise<void> {
+  send(packet: Datagram, to: Endpoint, ttl?: number): Promise<void> {
     return new Promise((resolve, reject) => this.post(packet, to, ttl, (e) => (e ? reject(e) : resolve())));
   }
 
   /** Sends now when nothing must go first (the common case), else queues; `done` is told the outcome. */
-  post(packet: Buffer, to: Endpoint, ttl?: number, done?: SendDone): void {
+  post(packet: Datagram, to: Endpoint, ttl?: number, done?: SendDone): void {
     const job: Job = { packet, to, ttl, done };
     if (this.queue.length === 0 && !this.ttlInFlight && !this.needsTtl(job)) this.run(job);
     else {

@@ -85,11 +85,11 @@ export function encodeResponse(senderIndex: number, receiverIndex: number, noise
 }
 
 /**
- * Allocates a DATA packet for `plaintextLength` bytes and writes its header; the caller encrypts
- * into it at DATA_HEADER_LEN. One allocation per packet, no concatenation.
+ * The 13-byte header of a DATA packet; the ciphertext and tag follow it on the wire (sent as
+ * separate pieces, see Datagram).
  */
-export function allocData(receiverIndex: number, counter: number, plaintextLength: number): Buffer {
-  const out = Buffer.allocUnsafe(DATA_HEADER_LEN + plaintextLength + DATA_TAG_LEN);
+export function encodeDataHeader(receiverIndex: number, counter: number): Buffer {
+  const out = Buffer.allocUnsafe(DATA_HEADER_LEN);
   out[0] = SessionPacketType.Data;
   out.writeUInt32LE(receiverIndex, 1);
   out.writeUInt32LE(counter >>> 0, DATA_COUNTER_OFFSET);

@@ -23,6 +23,15 @@ describe("introducer TCP framing", () => {
     );
   });
 
+  it("frames a packet given in pieces exactly as the joined packet", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 4 }), (parts) => {
+        const pieces = parts.map((p) => Buffer.from(p));
+        expect(frame(pieces)).toEqual(frame(Buffer.concat(pieces)));
+      }),
+    );
+  });
+
   it("reports zero-length and oversized frames as errors, and never throws on random input", () => {
     expect(new FrameDecoder(1400).push(Buffer.from([0, 0, 1]))).toBeNull();
     expect(new FrameDecoder(1400).push(Buffer.from([0x05, 0x79]))).toBeNull();

@@ -8,6 +8,7 @@ import type { SessionTimings } from "../../src/crypto/noise/session-constants.js
 import { type SessionAction, SessionManager } from "../../src/crypto/noise/session-manager.js";
 import { generateKeyPair, type KeyPair } from "../../src/crypto/primitives.js";
 import type { Endpoint } from "../../src/util/addr.js";
+import { joinDatagram } from "../../src/wire/datagram.js";
 
 export interface Node {
   name: string;
@@ -59,7 +60,7 @@ export class Net {
   take(node: Node, actions: SessionAction[]): void {
     for (const a of actions) {
       if (a.type === "send")
-        this.inFlight.push({ from: node, src: { ...node.addr }, to: a.to, packet: a.packet });
+        this.inFlight.push({ from: node, src: { ...node.addr }, to: a.to, packet: joinDatagram(a.packet) });
       else node.events.push(a);
     }
     node.mgr.prepareNext();

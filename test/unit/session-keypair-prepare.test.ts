@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Keypair, type KeypairInit } from "../../src/crypto/noise/keypair.js";
+import { joinDatagram } from "../../src/wire/datagram.js";
 import { readDataCounter } from "../../src/wire/session.js";
 
 function pair(): { sender: KeypairInit; receiver: KeypairInit } {
@@ -50,7 +51,7 @@ describe("Keypair: ciphers prepared ahead of time", () => {
             continue;
           }
           const payload = randomBytes(len);
-          expect(prepared.seal(payload).equals(plain.seal(payload))).toBe(true);
+          expect(joinDatagram(prepared.seal(payload)).equals(joinDatagram(plain.seal(payload)))).toBe(true);
         }
       }),
       { numRuns: 200 },
@@ -68,7 +69,7 @@ describe("Keypair: ciphers prepared ahead of time", () => {
         const tx = keypair(sender);
         const rx = keypair(receiver);
         const payloads = Array.from({ length: 30 }, (_, i) => randomBytes(i * 7));
-        const packets = payloads.map((p) => tx.seal(p));
+        const packets = payloads.map((p) => joinDatagram(tx.seal(p)));
         for (const { index, forge, prepare } of events) {
           if (prepare) rx.prepare();
           const packet = Buffer.from(packets[index]);
@@ -92,7 +93,7 @@ describe("Keypair: ciphers prepared ahead of time", () => {
     const tx = keypair(sender);
     const rx = keypair(receiver);
     const payload = Buffer.from("hello");
-    const packet = tx.seal(payload);
+    const packet = joinDatagram(tx.seal(payload));
     rx.prepare();
     const forged = Buffer.from(packet);
     forged[forged.length - 3] ^= 0x40;

@@ -71,6 +71,15 @@ describe.skipIf(!existsSync("/proc/net/udp"))("UdpEndpoint.send", () => {
       expect(got).toEqual(Buffer.alloc(100, 7));
     }));
 
+  it("sends a datagram given in pieces as one datagram, the pieces' bytes in order", () =>
+    withReceiver(async (ep, rx, port) => {
+      // A session DATA packet: header, ciphertext and tag from three separate allocations.
+      const pieces = [Buffer.alloc(13, 1), Buffer.alloc(1200, 2), Buffer.alloc(16, 3)];
+      ep.send(pieces, { host: "127.0.0.1", port });
+      const got = await new Promise<Buffer>((r) => rx.once("message", r));
+      expect(got).toEqual(Buffer.concat(pieces));
+    }));
+
   it("counts send errors without throwing", () =>
     withReceiver(async (ep, _rx, port) => {
       // Too big for UDP: the kernel refuses (EMSGSIZE), the endpoint counts it.

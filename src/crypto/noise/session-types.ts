@@ -4,11 +4,15 @@
  */
 import type { Endpoint } from "../../util/addr.js";
 import { P2pError } from "../../util/errors.js";
+import type { Datagram } from "../../wire/datagram.js";
 import type { SessionTimings } from "./session-constants.js";
 
 export type SessionAction =
-  /** Put `packet` on the wire to `to` (treat both as read-only; they may be shared). */
-  | { type: "send"; peer: string; to: Endpoint; packet: Buffer }
+  /**
+   * Put `packet` on the wire to `to` (treat both as read-only; they may be shared). DATA packets
+   * come in pieces (see Datagram), handshake packets as one Buffer.
+   */
+  | { type: "send"; peer: string; to: Endpoint; packet: Datagram }
   /** Decrypted transport plaintext (never empty: empty DATA is the session's own keepalive). */
   | { type: "deliver"; peer: string; from: Endpoint; payload: Buffer }
   /** New keys are usable for sending: the first time and after every rekey. */

@@ -2,9 +2,9 @@
  * The hot path of the session: ChaCha20-Poly1305 with Noise's nonce layout (4 zero bytes, then
  * the 64-bit counter little-endian) and empty associated data, exactly like a Noise transport
  * CipherState. Differences from CipherState are all about allocation: the nonce lives in one
- * reusable buffer, the ciphertext is written straight into the caller's packet buffer behind its
- * header, and no BigInt is involved. A cipher is made apart from its use, so that a keypair can
- * make the next packet's ahead of time.
+ * reusable buffer, the ciphertext and tag are handed out as OpenSSL returns them (the packet is
+ * sent as pieces, see Datagram), and no BigInt is involved. A cipher is made apart from its use,
+ * so that a keypair can make the next packet's ahead of time.
  */
 import {
   type CipherChaCha20Poly1305,
@@ -43,14 +43,15 @@ export function openCipher(key: Buffer, nonce: Buffer): OpenCipher {
 }
 
 /**
- * Encrypts `plaintext` into `out` at `offset` with a cipher from `sealCipher` (used up by this
- * call); `out` must have room for plaintext + TAGLEN.
+ * Encrypts `plaintext` with a cipher from `sealCipher` (used up by this call); returns the
+ * ciphertext (as long as the plaintext) and the 16-byte tag, which follow each other on the wire.
+ * They are OpenSSL's own output buffers: copying them into one packet would double the bytes
+ * allocated per packet.
  */
-export function sealWith(c: SealCipher, plaintext: Uint8Array, out: Buffer, offset: number): void {
+export function sealWith(c: SealCipher, plaintext: Uint8Array): [body: Buffer, tag: Buffer] {
   const body = c.update(plaintext);
-  body.copy(out, offset);
   c.final();
-  c.getAuthTag().copy(out, offset + body.length);
+  return [body, c.getAuthTag()];
 }
 
 /**
