@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { describeNatlab, failOnLeftoverNamespaces, useLab } from "./lab.js";
+import { describeNatlab, failOnLeftoverNamespaces, useLab, waitUntil } from "./lab.js";
 import { expectedDigest, P2pWorld } from "./p2p-world.js";
 import { sleep, startConnected } from "./resilience-helpers.js";
 
@@ -79,7 +79,14 @@ describeNatlab("soak: 30 minutes of mixed traffic, RSS flat", () => {
       });
       const world = w;
       await startConnected(world);
-      ctx.lab.b.spawn([process.execPath, TARGET_SERVER, "echo", String(ECHO_PORT)]);
+      // Wait until it listens: an echo session started before would be refused at bob's side
+      // (its stream reset, the client told ECONNRESET), which is what ended a run after 0 s.
+      const echoServer = ctx.lab.b.spawn([process.execPath, TARGET_SERVER, "echo", String(ECHO_PORT)]);
+      let echoOut = "";
+      echoServer.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        echoOut += d;
+      });
+      await waitUntil(async () => echoOut.includes("listening"), "the echo server", 10_000);
       const pids = { joe: world.pid("joe")!, bob: world.pid("bob")! };
       const t0 = performance.now();
       const end = t0 + MINUTES * 60_000;
