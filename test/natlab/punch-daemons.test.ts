@@ -6,7 +6,7 @@
  * not asserted: speed belongs to measurements, not to tests.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeNatlab, failOnLeftoverNamespaces, type NatKind, useLab } from "./lab.js";
+import { describeNatlab, failOnLeftoverNamespaces, type NatKind, useLab, waitUntil } from "./lab.js";
 import { connected, expectedDigest, P2pWorld, registered } from "./p2p-world.js";
 
 failOnLeftoverNamespaces();
@@ -108,6 +108,12 @@ describeNatlab("UDP punch: symmetric NAT on one side", () => {
     const joe = await w.waitJoe((s) => s.peers[0]?.state === "failed", 30_000);
     expect(joe.peers[0].path).toBeNull();
     expect(joe.peers[0].reason).toMatch(/symmetric NAT/);
+    // The daemon sets the state before its log line reaches the file (pino writes it
+    // asynchronously): wait a moment for the line, then check it.
+    const cause = /punch failed: .*symmetric NAT/;
+    await waitUntil(async () => cause.test(w.log("joe")), "the punch failure log line", 5_000).catch(
+      () => {}, // the assertion below reports what the log holds
+    );
     const log = w.log("joe");
     expect(
       log,
@@ -115,6 +121,6 @@ describeNatlab("UDP punch: symmetric NAT on one side", () => {
         .split("\n")
         .filter((l) => l.includes("punch"))
         .join("\n"),
-    ).toMatch(/punch failed: .*symmetric NAT/);
+    ).toMatch(cause);
   });
 });
