@@ -1,6 +1,6 @@
 /** The timer/I-O adapter, with real timers: two drivers joined by an asynchronous in-memory wire. */
 import { once } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ReliableChannel } from "../../src/tunnel/reliable/channel.js";
 import { ReliableDriver } from "../../src/tunnel/reliable/driver.js";
 import type { ReliableChannelOptions } from "../../src/tunnel/reliable/types.js";
@@ -56,6 +56,34 @@ describe("ReliableDriver", () => {
     expect(a.channel.stats().datagramSize).toBe(65_000);
     a.destroy();
     b.destroy();
+  });
+
+  it("keeps a timer set for an earlier deadline instead of re-arming per packet, and still sends the delayed ACK", async () => {
+    const { a, b } = wiredPair();
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    try {
+      // Ping-pong: every packet moves the probe timeout and the delayed-ACK deadline.
+      for (let i = 0; i < 200; i++) {
+        const got = once(b, "data");
+        a.write(Buffer.of(i));
+        await got;
+        const back = once(a, "data");
+        b.write(Buffer.of(i));
+        await back;
+      }
+      // 400 packets; re-arming on every moved deadline took one timer per packet and side.
+      expect(timers.mock.calls.length).toBeLessThan(100);
+      // a owes b an ACK for the last reply, delayed (max_ack_delay): a timer must still send it.
+      expect(b.channel.stats().bytesInFlight).toBeGreaterThan(0);
+      const deadline = Date.now() + 2_000;
+      while (b.channel.stats().bytesInFlight > 0 && Date.now() < deadline)
+        await new Promise((r) => setImmediate(r));
+      expect(b.channel.stats().bytesInFlight).toBe(0);
+    } finally {
+      timers.mockRestore();
+      a.destroy();
+      b.destroy();
+    }
   });
 
   it("emits 'dead' when the peer never answers", async () => {

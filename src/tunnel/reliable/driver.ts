@@ -141,13 +141,19 @@ export class ReliableDriver extends EventEmitter<ReliableDriverEvents> {
     }
   }
 
-  /** Keeps one timer at the channel's next deadline. */
+  /**
+   * Keeps one timer at or before the channel's next deadline. A timer already set for an earlier
+   * time is kept: it fires early, the flush finds nothing due and arms the real deadline. Most
+   * packets move a deadline later (the probe timeout restarts with each send and ACK, the delayed
+   * ACK goes out with data), so this trades a clearTimeout and setTimeout per packet for one
+   * early wake-up per deadline.
+   */
   private arm(at: number | undefined, now: number): void {
     if (at === undefined) {
       this.clearTimers();
       return;
     }
-    if (this.timer !== undefined && at === this.timerAt) return;
+    if (this.timer !== undefined && this.timerAt <= at) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(this.onTimer, Math.max(0, at - now));
