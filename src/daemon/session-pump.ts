@@ -36,18 +36,35 @@ export class SessionPump {
 
   private readonly clock: Clock;
   private prepareImmediate: NodeJS.Immediate | undefined;
+  private prepareTick = false;
 
   /**
-   * Has the manager make the next packets' ciphers (SessionManager.prepareNext) once this turn of
-   * the event loop is done: after the datagrams went out and what was received was delivered
-   * (down to the TCP write), so the work is never on the way of a packet.
+   * Has the manager make the next packets' ciphers (SessionManager.prepareNext) once the work in
+   * hand is done, so the work is never on the way of a packet:
+   * - after a receive (the poll phase): in this turn's check phase, after what was received was
+   *   delivered (down to the TCP write) and the datagrams it caused went out;
+   * - after a send (from a channel flush in the check phase or a timer): on the next tick, right
+   *   after the flush that sent it. An immediate asked for during the check phase runs only on the
+   *   next turn of the loop, which would cost an extra loop turn (a non-blocking epoll_wait and
+   *   all phases) per packet sent.
    */
   private schedulePrepare(): void {
     if (this.prepareImmediate === undefined) this.prepareImmediate = setImmediate(this.prepareNow);
   }
 
+  private schedulePrepareAfterSend(): void {
+    if (this.prepareTick) return;
+    this.prepareTick = true;
+    process.nextTick(this.prepareFromTick);
+  }
+
   private readonly prepareNow = (): void => {
     this.prepareImmediate = undefined;
+    this.manager.prepareNext();
+  };
+
+  private readonly prepareFromTick = (): void => {
+    this.prepareTick = false;
     this.manager.prepareNext();
   };
 
@@ -69,7 +86,7 @@ export class SessionPump {
 
   send(peer: Buffer | string, payload: Buffer): void {
     this.run(this.manager.send(peer, payload, this.clock.now()));
-    this.schedulePrepare();
+    this.schedulePrepareAfterSend();
     this.timer.rearm();
   }
 
