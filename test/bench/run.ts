@@ -90,11 +90,11 @@ function startServer(
   mode: "sink" | "echo" | "relay-in" | "relay-out",
   port: number,
   to?: number,
-): Promise<void> {
+): Promise<ChildProcess> {
   const args = [SERVERS, mode, String(port), ...(to === undefined ? [] : [String(to)])];
   const p = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(p);
-  return new Promise((res) => p.stdout!.once("data", () => res()));
+  return new Promise((res) => p.stdout!.once("data", () => res(p)));
 }
 
 function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -209,20 +209,22 @@ async function concurrent(
 }
 
 /**
- * Pings through `port` in batches of 1000 until the round trip stops falling: two batches in a
- * row without a 10 % improvement on the best so far (at most 15 batches). A freshly started
+ * Pings through `port` in batches of 1000 until the round trip stops falling: three batches in a
+ * row without a 5 % improvement on the best so far (at most 25 batches). A freshly started
  * daemon's small-packet path needs thousands of round trips before V8 has optimized all of it
- * (a run of batches of 2000 right after a 1000-ping warm-up: 0.59, 0.47, 0.43, 0.23, 0.32, 0.28
- * ms), and the row is about the tunnel's steady state. Returns the batch medians.
+ * (batches of 1000 from a fresh start: 1.06, 0.72, 0.50, 0.26, 0.26, 0.37, 0.24, 0.23, 0.25,
+ * 0.24, 0.25, 0.21 ms), and the row is about the tunnel's steady state. An earlier rule (two
+ * batches without 10 %) stopped after 6000 pings while the three timed runs after it still fell
+ * (0.291, 0.265, 0.236 ms). Returns the batch medians.
  */
 async function warmEcho(port: number): Promise<number[]> {
   const batches: number[] = [];
   let best = Number.POSITIVE_INFINITY;
   let stale = 0;
-  while (batches.length < 15 && stale < 2) {
+  while (batches.length < 25 && stale < 3) {
     const m = await echoRtt(port, 1000);
     batches.push(m);
-    if (m < best * 0.9) stale = 0;
+    if (m < best * 0.95) stale = 0;
     else stale++;
     best = Math.min(best, m);
   }
@@ -474,20 +476,34 @@ async function main(): Promise<void> {
       await warm("p2ptun", P.fwdEcho);
       await warm("TCP", P.echo);
       if (haveKcp) await warm("kcptun", P.kcpEchoC);
-      const a = await repeat("p2ptun echo RTT", () => echoRtt(P.fwdEcho, 2000));
+      // CPU time per round trip (user + system, all threads) of the two processes in the middle.
+      const perPing = async (pids: number[], f: () => Promise<Stat | undefined>) => {
+        const before = pids.map(cpuSeconds);
+        const r = await f();
+        const us = pids.map((pid, i) => ((cpuSeconds(pid) - before[i]) * 1e6) / (REPS * 2000));
+        return { r, us: us.map((x) => x.toFixed(0)).join("/") };
+      };
+      const p2pRtt = await perPing([joe.pid!, bob.pid!], () =>
+        repeat("p2ptun echo RTT", () => echoRtt(P.fwdEcho, 2000)),
+      );
+      const a = p2pRtt.r;
       const b = await repeat("TCP echo RTT", () => echoRtt(P.echo, 2000));
       const c = haveKcp ? await repeat("kcptun echo RTT", () => echoRtt(P.kcpEchoC, 2000)) : undefined;
       // The floor on this machine in its present state: the same processes and hops as the
       // forward with nothing done in between (servers.mjs, relay modes).
-      await startServer("relay-out", P.relayUdp, P.echo);
-      await startServer("relay-in", P.relayIn, P.relayUdp);
+      const relayOut = await startServer("relay-out", P.relayUdp, P.echo);
+      const relayIn = await startServer("relay-in", P.relayIn, P.relayUdp);
       await warm("relays", P.relayIn);
-      const floor = await repeat("bare relay chain echo RTT", () => echoRtt(P.relayIn, 2000));
+      const floorRtt = await perPing([relayIn.pid!, relayOut.pid!], () =>
+        repeat("bare relay chain echo RTT", () => echoRtt(P.relayIn, 2000)),
+      );
+      const floor = floorRtt.r;
       if (a && floor)
         rttNote =
           `echo RTT floor (two bare Node relays, TCP→UDP→TCP, no crypto, reliability or mux): ` +
           `${fmt(floor.median, 3)} ms (${fmt(floor.min, 3)}–${fmt(floor.max, 3)}); p2ptun above it: ` +
-          `${fmt(a.median - floor.median, 3)} ms`;
+          `${fmt(a.median - floor.median, 3)} ms\n` +
+          `CPU per round trip (µs, the two middle processes): p2ptun joe/bob ${p2pRtt.us}, relays ${floorRtt.us}`;
       rows.push({
         name: "1-byte echo RTT (ms, median)",
         p2p: a,
