@@ -10,8 +10,8 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   type KeyObject,
+  randomBytes,
 } from "node:crypto";
 
 export const DHLEN = 32;
@@ -27,10 +27,16 @@ export interface KeyPair {
   publicKey: Buffer;
 }
 
+/**
+ * A fresh X25519 key pair: 32 random bytes clamped as RFC 7748 §5 decodes a scalar (as OpenSSL's
+ * keygen stores them). Not generateKeyPairSync + export: Node 20 can deadlock there (see
+ * noise/x25519.ts).
+ */
 export function generateKeyPair(): KeyPair {
-  const { privateKey } = generateKeyPairSync("x25519");
-  const der = privateKey.export({ format: "der", type: "pkcs8" });
-  const priv = Buffer.from(der.subarray(der.length - 32));
+  const priv = randomBytes(32);
+  priv[0] &= 248;
+  priv[31] &= 127;
+  priv[31] |= 64;
   return { privateKey: priv, publicKey: publicKeyOf(priv) };
 }
 

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateX25519, x25519 } from "../../src/crypto/noise/x25519.js";
@@ -23,5 +25,34 @@ describe("cached X25519", () => {
     const k = generateX25519();
     expect(() => x25519(k.privateKey, Buffer.alloc(32))).toThrow();
     expect(() => x25519(k.privateKey, Buffer.alloc(31))).toThrow(RangeError);
+  });
+
+  it("makes clamped, distinct private keys (RFC 7748 §5), like OpenSSL's keygen", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      for (const k of [generateX25519(), generateKeyPair()]) {
+        expect(k.privateKey.length).toBe(32);
+        expect(k.privateKey[0] & 7).toBe(0);
+        expect(k.privateKey[31] & 0xc0).toBe(0x40);
+        seen.add(k.privateKey.toString("hex"));
+      }
+    }
+    expect(seen.size).toBe(100);
+  });
+
+  it("no source file generates keys with node:crypto's generateKeyPair(Sync)", () => {
+    // Node 20 deadlocks when exporting such a key runs a GC that frees its generation job (see
+    // src/crypto/noise/x25519.ts); keys are made from random bytes instead.
+    const root = join(import.meta.dirname, "../../src");
+    const files = readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    expect(files.length).toBeGreaterThan(50);
+    const offenders = files.filter((f) => {
+      const code = readFileSync(join(root, f), "utf8");
+      return (
+        /import\s*\{[^}]*\bgenerateKeyPair(Sync)?\b[^}]*\}\s*from\s*"node:crypto"/.test(code) ||
+        /\bcrypto\.generateKeyPair(Sync)?\(/.test(code)
+      );
+    });
+    expect(offenders).toEqual([]);
   });
 });

@@ -5,16 +5,18 @@
  * - key objects are cached per Buffer (WeakMap): our static key and pinned peer keys are imported
  *   once, whatever the number of handshakes;
  * - keys are imported through JWK, several times cheaper than DER;
- * - ephemeral keys are generated as key objects and never imported at all.
+ * - ephemeral keys are made from random bytes, their public half computed as X25519(k, 9).
  * Results are identical to primitives.dh (checked in the vector tests).
+ *
+ * Never generateKeyPairSync followed by key.export(): Node 20 can deadlock there. The export
+ * holds the key's mutex while it allocates the result; if that allocation runs a garbage
+ * collection which frees the (dead) key-generation job of the same key, the job's destructor
+ * takes the same mutex, and the process hangs for good. Seen in CI (a test worker stuck in
+ * ExportJWKEdKey → GC → ~KeyGenJob → uv_mutex_lock), and reproduced: generateKeyPairSync +
+ * export({format: "jwk"}) in a loop with `--max-semi-space-size=1` hangs after ~180 000 keys.
+ * Every handshake makes an ephemeral key, so a daemon would have hung after some weeks.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  type KeyObject,
-} from "node:crypto";
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomBytes } from "node:crypto";
 import type { KeyPair } from "../primitives.js";
 
 const privateObjects = new WeakMap<Buffer, KeyObject>();
@@ -46,13 +48,21 @@ export function x25519(privateKey: Buffer, publicKey: Buffer): Buffer {
   return diffieHellman({ privateKey: privateObject(privateKey), publicKey: publicObject(publicKey) });
 }
 
+/** The X25519 base point, u = 9 (RFC 7748 §4.1): X25519(k, 9) is k's public key. */
+const BASE_POINT = Buffer.alloc(32);
+BASE_POINT[0] = 9;
+
+/** 32 random bytes clamped as RFC 7748 §5 decodes a scalar (what OpenSSL's own keygen stores). */
+export function randomX25519Private(): Buffer {
+  const k = randomBytes(32);
+  k[0] &= 248;
+  k[31] &= 127;
+  k[31] |= 64;
+  return k;
+}
+
 /** A fresh key pair whose private key object is already cached for `x25519`. */
 export function generateX25519(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const jwk = privateKey.export({ format: "jwk" });
-  const priv = Buffer.from(jwk.d as string, "base64url");
-  const pub = Buffer.from(jwk.x as string, "base64url");
-  privateObjects.set(priv, privateKey);
-  publicObjects.set(pub, publicKey);
-  return { privateKey: priv, publicKey: pub };
+  const priv = randomX25519Private();
+  return { privateKey: priv, publicKey: x25519(priv, BASE_POINT) };
 }
