@@ -28,15 +28,21 @@ export interface KeyPair {
 }
 
 /**
- * A fresh X25519 key pair: 32 random bytes clamped as RFC 7748 §5 decodes a scalar (as OpenSSL's
- * keygen stores them). Not generateKeyPairSync + export: Node 20 can deadlock there (see
- * noise/x25519.ts).
+ * A fresh X25519 private key: 32 random bytes clamped as RFC 7748 §5 decodes a scalar (what
+ * OpenSSL's own keygen stores). Keys are made this way, not with generateKeyPairSync + export:
+ * Node 20 can deadlock there (see noise/x25519.ts).
  */
+export function randomX25519Private(): Buffer {
+  const k = randomBytes(32);
+  k[0] &= 248;
+  k[31] &= 127;
+  k[31] |= 64;
+  return k;
+}
+
+/** A fresh X25519 key pair (see randomX25519Private). */
 export function generateKeyPair(): KeyPair {
-  const priv = randomBytes(32);
-  priv[0] &= 248;
-  priv[31] &= 127;
-  priv[31] |= 64;
+  const priv = randomX25519Private();
   return { privateKey: priv, publicKey: publicKeyOf(priv) };
 }
 

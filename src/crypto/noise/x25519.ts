@@ -16,8 +16,8 @@
  * export({format: "jwk"}) in a loop with `--max-semi-space-size=1` hangs after ~180 000 keys.
  * Every handshake makes an ephemeral key, so a daemon would have hung after some weeks.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomBytes } from "node:crypto";
-import type { KeyPair } from "../primitives.js";
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { type KeyPair, randomX25519Private } from "../primitives.js";
 
 const privateObjects = new WeakMap<Buffer, KeyObject>();
 const publicObjects = new WeakMap<Buffer, KeyObject>();
@@ -51,15 +51,6 @@ export function x25519(privateKey: Buffer, publicKey: Buffer): Buffer {
 /** The X25519 base point, u = 9 (RFC 7748 §4.1): X25519(k, 9) is k's public key. */
 const BASE_POINT = Buffer.alloc(32);
 BASE_POINT[0] = 9;
-
-/** 32 random bytes clamped as RFC 7748 §5 decodes a scalar (what OpenSSL's own keygen stores). */
-export function randomX25519Private(): Buffer {
-  const k = randomBytes(32);
-  k[0] &= 248;
-  k[31] &= 127;
-  k[31] |= 64;
-  return k;
-}
 
 /** A fresh key pair whose private key object is already cached for `x25519`. */
 export function generateX25519(): KeyPair {
